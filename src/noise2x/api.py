@@ -1,0 +1,161 @@
+"""The Python API: numpy arrays in, numpy arrays out.
+
+This is the only place where arrays become tensors. Convention: a 2-D array is one grayscale
+image (H, W); a 3-D array is one image with a channel axis (``channel_axis``, default 0, the
+layout ``noise2x.data.io.read_image`` returns); a 4-D array is a stack (N, C, H, W) denoised
+frame by frame.
+
+Value range: every image (or stack) is mapped affinely from its own [min, max] to [0, 1] for
+the method, and mapped back afterwards, so any range works the same way: 8-bit photographs,
+16-bit microscopy that uses a small part of its dtype's range, electron counts, negative MRC
+densities. The result is returned in the input's dtype (integers rounded); with the method's
+``clip`` setting (on by default) it stays within the input's [min, max]. A few extreme
+outliers (hot pixels) compress this map; remove them first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from noise2x.methods import METHODS
+
+
+def list_methods() -> list[str]:
+    """Return the names of the registered methods, e.g. ``["zsn2n"]``.
+
+    Examples
+    --------
+    >>> "zsn2n" in list_methods()
+    True
+    """
+    return METHODS.names()
+
+
+def build_method(method: str = "zsn2n", **params):
+    """Return the method object registered as `method`, configured with `params`.
+
+    Raises
+    ------
+    KeyError
+        If the method is unknown (the message lists the known ones).
+    TypeError, ValueError
+        If a parameter is unknown or invalid (the message names it).
+    """
+    return METHODS.get(method)(**params)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Affine map between the caller's values and the [0, 1] working range."""
+
+    offset: float
+    scale: float
+    dtype: np.dtype
+
+    def forward(self, array: np.ndarray) -> np.ndarray:
+        return ((array.astype(np.float64) - self.offset) / self.scale).astype(np.float32)
+
+    def inverse(self, array: np.ndarray) -> np.ndarray:
+        values = array.astype(np.float64) * self.scale + self.offset
+        if np.issubdtype(self.dtype, np.integer):
+            info = np.iinfo(self.dtype)
+            return np.clip(np.rint(values), info.min, info.max).astype(self.dtype)
+        return values.astype(self.dtype)
+
+
+def _scale_for(array: np.ndarray) -> _Scale:
+    lo, hi = float(array.min()), float(array.max())
+    return _Scale(lo, (hi - lo) or 1.0, array.dtype)
+
+
+def _to_stack(array: np.ndarray, channel_axis: int) -> np.ndarray:
+    """Return a (N, C, H, W) view of a 2-D, 3-D or 4-D array."""
+    if array.ndim == 2:
+        return array[None, None]
+    if array.ndim == 3:
+        return np.moveaxis(array, channel_axis, 0)[None]
+    if array.ndim == 4:
+        return array
+    raise ValueError(
+        f"expected an image (H, W), (C, H, W) or a stack (N, C, H, W), got shape {array.shape}"
+    )
+
+
+def _from_stack(stack: np.ndarray, ndim: int, channel_axis: int) -> np.ndarray:
+    if ndim == 2:
+        return stack[0, 0]
+    if ndim == 3:
+        return np.moveaxis(stack[0], 0, channel_axis)
+    return stack
+
+
+def denoise(
+    noisy: np.ndarray,
+    method: str = "zsn2n",
+    *,
+    channel_axis: int = 0,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    **params,
+) -> np.ndarray:
+    """Denoise one image or a stack of images with a single-image method.
+
+    Parameters
+    ----------
+    noisy : np.ndarray
+        (H, W) grayscale, (C, H, W) with ``channel_axis=0`` (or (H, W, C) with
+        ``channel_axis=-1``), or a stack (N, C, H, W); C is 1 or 3; any integer or float dtype
+        (see the module docstring for how values are scaled); H, W >= 2.
+    method : str
+        A registered method name (see ``list_methods()``); default "zsn2n".
+    channel_axis : int
+        Axis of the channels for 3-D input.
+    device : {"auto", "cpu", "cuda"}
+        Where to compute; "auto" picks CUDA when present.
+    progress : callable (done_steps, total_steps) or None
+        Progress callback, forwarded to the method.
+    **params
+        Method settings, e.g. ``steps=2000, seed=1`` (see ``ZSN2NConfig``).
+
+    Returns
+    -------
+    np.ndarray
+        The denoised image, same shape and dtype as `noisy`.
+
+    Raises
+    ------
+    ValueError
+        If the array has an unsupported shape or dtype, fewer than 2x2 pixels, or NaN/Inf.
+    KeyError
+        If `method` is unknown.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = (0.5 + 0.1 * rng.standard_normal((16, 16))).astype(np.float32)
+    >>> denoise(noisy, steps=3).shape
+    (16, 16)
+    """
+    noisy = np.asarray(noisy)
+    if not (np.issubdtype(noisy.dtype, np.integer) or np.issubdtype(noisy.dtype, np.floating)):
+        raise ValueError(f"unsupported array dtype {noisy.dtype}; use an integer or float array")
+    if noisy.ndim < 2 or noisy.size == 0 or min(noisy.shape[-2:]) < 2:
+        raise ValueError(f"need an image of at least 2x2 pixels, got shape {noisy.shape}")
+    if np.issubdtype(noisy.dtype, np.floating) and not np.isfinite(noisy).all():
+        raise ValueError(f"the image contains {int((~np.isfinite(noisy)).sum())} NaN/Inf pixels")
+    stack = _to_stack(noisy, channel_axis)
+    if stack.shape[1] not in (1, 3):
+        raise ValueError(f"expected 1 or 3 channels, got {stack.shape[1]} (shape {noisy.shape})")
+    runner = build_method(method, **params)
+    if not getattr(runner, "single_image", False):
+        raise ValueError(f"method {method!r} trains on a dataset; use `noise2x train`")
+    scale = _scale_for(stack)
+    frames = []
+    for frame in scale.forward(stack):
+        result = runner.fit(torch.from_numpy(frame)[None], device=device, progress=progress)
+        frames.append(result.denoised[0].cpu().numpy())
+    return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)

@@ -1,0 +1,7 @@
+"""Denoising methods, registered by name in ``METHODS``."""
+
+from noise2x.methods import zsn2n  # noqa: F401  (registers)
+from noise2x.methods.base import METHODS, Batch, Method
+from noise2x.methods.zsn2n import ZeroShotNoise2Noise, ZSN2NConfig, zsn2n_loss
+
+__all__ = ["METHODS", "Batch", "Method", "ZSN2NConfig", "ZeroShotNoise2Noise", "zsn2n_loss"]
