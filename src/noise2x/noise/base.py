@@ -3,9 +3,10 @@
 A noise model is a small seeded callable on tensors: ``model(clean, generator) -> noisy`` with
 ``clean`` of shape (B, C, H, W), floating point, nominally in [0, 1]. All randomness comes from
 the ``torch.Generator`` passed in (or torch's default generator when it is ``None``); nothing
-here calls ``torch.manual_seed``. Models whose output can leave [0, 1] (Gaussian, Poisson,
-Poisson-Gaussian) take an explicit ``clip`` flag, off by default; the others only ever write
-values in [0, 1] and take no ``clip``.
+here calls ``torch.manual_seed``. Every model takes an explicit ``clip`` flag (clamp the output to
+[0, 1]), off by default: it matters for Gaussian, Poisson and Poisson-Gaussian noise, whose
+output leaves [0, 1]; the pixel-replacing models only write values in [0, 1], so for them it
+only clamps input values that were already out of range.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ class NoiseModel:
     name : str
         Registry key, set by `register_noise`.
     clip : bool
-        Clamp the output to [0, 1]. False by default; only models whose output can leave
-        [0, 1] accept it as a constructor argument.
+        Clamp the output to [0, 1]. Every model accepts it as a constructor argument, False
+        by default.
     """
 
     name: ClassVar[str] = ""
@@ -123,7 +124,8 @@ class MaskedNoiseModel(NoiseModel):
     """Base class of noise models that corrupt some pixels and keep the rest unchanged.
 
     Subclasses implement ``_sample(clean, generator) -> (noisy, mask)``; ``model(clean)``
-    returns only ``noisy``, `sample_with_mask` returns both.
+    returns only ``noisy``, `sample_with_mask` returns both (``noisy`` clamped to [0, 1] if
+    ``self.clip``; the mask is not affected by clamping).
     """
 
     def sample_with_mask(
@@ -141,7 +143,7 @@ class MaskedNoiseModel(NoiseModel):
         Returns
         -------
         noisy : Tensor, shape (B, C, H, W), same dtype and device as `clean`
-        mask : Tensor, shape (B, 1, H, W), same dtype as `clean`, values in {0, 1}
+        mask : Tensor, shape (B, 1, H, W), same dtype and device as `clean`, values in {0, 1}
             1 where every channel of the pixel is kept, 0 where the pixel is corrupted.
 
         Raises
@@ -150,7 +152,10 @@ class MaskedNoiseModel(NoiseModel):
             If `clean` is not a 4-D floating-point tensor; the message quotes its shape.
         """
         check_input(clean, generator, type(self).__name__)
-        return self._sample(clean, generator)
+        noisy, mask = self._sample(clean, generator)
+        if self.clip:
+            noisy = noisy.clamp(0.0, 1.0)
+        return noisy, mask
 
     def _apply(self, clean: Tensor, generator: torch.Generator | None) -> Tensor:
         return self._sample(clean, generator)[0]
@@ -270,19 +275,26 @@ def check_input(clean: Tensor, generator: torch.Generator | None, who: str) -> N
 
 
 def check_number(
-    name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = False
+    name: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
     """Return `value` as a float after checking it is a finite real in [low, high].
 
-    With ``low_open=True`` the interval is (low, high]. Raises ValueError naming the parameter.
+    ``low_open`` / ``high_open`` exclude the bound. Raises ValueError naming the parameter.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
     value = float(value)
     too_low = value <= low if low_open else value < low
-    if not math.isfinite(value) or too_low or value > high:
+    too_high = value >= high if high_open else value > high
+    if not math.isfinite(value) or too_low or too_high:
         left = "(" if low_open else "["
-        right = "]" if math.isfinite(high) else ")"
+        right = "]" if math.isfinite(high) and not high_open else ")"
         raise ValueError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value!r}")
     return value
 

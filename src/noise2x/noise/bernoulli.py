@@ -3,8 +3,8 @@
 noisy = m * clean with m a per-pixel Bernoulli(1 - p) mask (1 = kept, 0 = lost), as in the
 "multiplicative Bernoulli noise" experiment of Noise2Noise (Lehtinen et al. 2018, Sec. 3.2).
 Choice made here: the mask is drawn per pixel and shared by all channels, so a lost pixel
-loses every channel (the paper does not say). The output stays within the input's range
-and 0, so there is no ``clip`` option.
+loses every channel (the paper does not say). ``clip`` (off by default) only matters for
+input values outside [0, 1].
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from noise2x.noise.base import MaskedNoiseModel, check_number, register_noise
+from noise2x.noise.base import MaskedNoiseModel, check_bool, check_number, register_noise
 
 __all__ = ["BernoulliNoise"]
 
@@ -28,11 +28,14 @@ class BernoulliNoise(MaskedNoiseModel):
     ----------
     p : float
         Probability that a pixel is lost; in [0, 1].
+    clip : bool
+        Clamp the output to [0, 1]. Off by default; lost pixels are 0, already in [0, 1],
+        so this only affects input values outside [0, 1].
 
     Raises
     ------
     ValueError
-        If `p` is not a number in [0, 1].
+        If `p` is not a number in [0, 1] or `clip` is not a bool.
 
     References
     ----------
@@ -49,8 +52,9 @@ class BernoulliNoise(MaskedNoiseModel):
     (torch.Size([2, 3, 8, 8]), torch.Size([2, 1, 8, 8]))
     """
 
-    def __init__(self, p: float) -> None:
+    def __init__(self, p: float, clip: bool = False) -> None:
         self.p = check_number("p", p, 0.0, 1.0)
+        self.clip = check_bool("clip", clip)
 
     def _sample(self, clean: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         batch, _, height, width = clean.shape

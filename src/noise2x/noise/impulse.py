@@ -4,8 +4,8 @@ With probability p a pixel is replaced by a colour drawn uniformly from [0, 1]^C
 it keeps its value. This is the "random-valued impulse noise" of Noise2Noise (Lehtinen et al.
 2018, Sec. 3.2), a harder variant of salt-and-pepper noise. Choice made here: the decision
 to replace is per pixel (all channels together) and the replacement colour has an
-independent uniform value in each channel. The output stays in [0, 1] when the input does,
-so there is no ``clip`` option.
+independent uniform value in each channel. ``clip`` (off by default) only matters for input
+values outside [0, 1].
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from noise2x.noise.base import MaskedNoiseModel, check_number, register_noise
+from noise2x.noise.base import MaskedNoiseModel, check_bool, check_number, register_noise
 
 __all__ = ["ImpulseNoise"]
 
@@ -29,11 +29,14 @@ class ImpulseNoise(MaskedNoiseModel):
     ----------
     p : float
         Probability that a pixel is replaced; in [0, 1].
+    clip : bool
+        Clamp the output to [0, 1]. Off by default; replaced values are already in [0, 1],
+        so this only affects input values outside [0, 1].
 
     Raises
     ------
     ValueError
-        If `p` is not a number in [0, 1].
+        If `p` is not a number in [0, 1] or `clip` is not a bool.
 
     References
     ----------
@@ -50,8 +53,9 @@ class ImpulseNoise(MaskedNoiseModel):
     (torch.Size([2, 3, 8, 8]), torch.Size([2, 1, 8, 8]))
     """
 
-    def __init__(self, p: float) -> None:
+    def __init__(self, p: float, clip: bool = False) -> None:
         self.p = check_number("p", p, 0.0, 1.0)
+        self.clip = check_bool("clip", clip)
 
     def _sample(self, clean: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
         batch, _, height, width = clean.shape
