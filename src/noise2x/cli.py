@@ -1,20 +1,23 @@
 """The ``noise2x`` command line: denoise, add-noise, evaluate, demo, list.
 
 Every command that takes many files processes each one independently: a bad file gets one
-line naming it and the problem, the others are still processed, the summary lists the
-failures and the exit code is 1. Nothing is overwritten without ``--overwrite``.
+line on stderr naming it and the problem, the others are still processed, the summary lists
+the failures and the exit code is 1. A bad option (unknown method, noise model, parameter,
+device or output dtype) is one line and exit code 2, before any file is touched. Nothing is
+overwritten without ``--overwrite``; files are written atomically by ``noise2x.data.io``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     help="noise2x: remove noise from images without clean training data.",
@@ -25,18 +28,51 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-#: Errors that mean "this input is bad": reported in one line, never as a traceback.
+#: Errors that mean "this input or option is bad": reported in one line, never as a traceback.
 USER_ERRORS = (FileNotFoundError, FileExistsError, ValueError, KeyError, TypeError, OSError)
+#: Errors while processing one file: also torch's RuntimeError (e.g. out of memory).
+FILE_ERRORS = (*USER_ERRORS, RuntimeError, MemoryError)
+
+Failures = list[tuple[str, str]]
 
 
 def _message(err: BaseException) -> str:
-    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return " ".join(text.split()) or type(err).__name__  # one line, whatever the library wrote
 
 
-def _fail(failures: list[tuple[str, str]], name: str, err: BaseException) -> None:
+def _print_error(message: str) -> None:
+    """Print ``error: <message>`` on one line of stderr, without markup or wrapping."""
+    err_console.print(Text.assemble(("error", "red"), ": ", message), soft_wrap=True)
+
+
+def _usage_error(message: str) -> NoReturn:
+    """Report a bad option and exit with code 2."""
+    _print_error(message)
+    raise typer.Exit(2)
+
+
+def _fail(failures: Failures, name: str, err: BaseException) -> None:
+    """Record and print the failure of input `name`; the message always names it."""
     message = _message(err)
+    if name not in message:
+        message = f"{name}: {message}"
     failures.append((name, message))
-    err_console.print(f"[red]error[/red] {name}: {message}", highlight=False, soft_wrap=True)
+    _print_error(message)
+
+
+def _print_failures(failures: Failures) -> None:
+    if failures:
+        err_console.print(
+            Text.assemble((f"{len(failures)} input(s) failed:", "red")), soft_wrap=True
+        )
+        for _, message in failures:
+            err_console.print(Text(f"  {message}"), soft_wrap=True)
+
+
+def _print_plain(text: str) -> None:
+    """Print `text` to stdout as it is: no markup, highlighting or wrapping."""
+    console.out(text, highlight=False)
 
 
 def _progress():
@@ -52,7 +88,7 @@ def _progress():
     )
 
 
-def _expand(inputs: Iterable[Path], failures: list[tuple[str, str]]) -> list[Path]:
+def _expand(inputs: Iterable[Path], failures: Failures) -> list[Path]:
     """Expand folders to image files; record missing paths and empty folders as failures."""
     from noise2x.data.io import list_images
 
@@ -65,11 +101,46 @@ def _expand(inputs: Iterable[Path], failures: list[tuple[str, str]]) -> list[Pat
     return files
 
 
-def _print_failures(failures: list[tuple[str, str]]) -> None:
-    if failures:
-        err_console.print(f"[red]{len(failures)} input(s) failed:[/red]")
-        for name, message in failures:
-            err_console.print(f"  {name}: {message}", highlight=False, soft_wrap=True)
+def _check_output_dtype(output_dtype: str | None) -> None:
+    from noise2x.data.io import OUTPUT_DTYPES
+
+    if output_dtype is not None and output_dtype not in OUTPUT_DTYPES:
+        _usage_error(
+            f"--output-dtype must be one of {', '.join(OUTPUT_DTYPES)}, got {output_dtype!r}"
+        )
+
+
+def _check_device(device: str) -> None:
+    from noise2x.device import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as err:
+        _usage_error(f"--device: {_message(err)}")
+
+
+def _check_output_folder(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        _usage_error(f"--output {output}: is a file; give a folder")
+
+
+def _target(output: Path, path: Path, output_dtype: str | None) -> Path:
+    """Output path of input `path`: same name; ``.tif`` when float32 is asked of PNG/JPEG."""
+    target = output / path.name
+    if output_dtype == "float32" and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        target = target.with_suffix(".tif")
+    return target
+
+
+def _claim(target: Path, path: Path, overwrite: bool, written: dict[Path, Path]) -> None:
+    """Refuse an existing output (without `overwrite`) or one written earlier in this call."""
+    if target in written:
+        raise FileExistsError(
+            f"{path}: same output name as {written[target]} ({target}); "
+            "put inputs with one name in separate calls or output folders"
+        )
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{path}: output {target} exists; use --overwrite to replace it")
 
 
 @app.command()
@@ -77,7 +148,7 @@ def denoise(
     inputs: Annotated[list[Path], typer.Argument(help="Noisy images or folders of images.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
     method: Annotated[str, typer.Option(help="Denoising method (see `noise2x list`).")] = "zsn2n",
-    steps: Annotated[int | None, typer.Option(help="Training steps per image.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps per image.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the network's initial weights.")] = 0,
     preset: Annotated[
         str, typer.Option(help="'fast' (default schedule) or 'paper' (the paper's settings).")
@@ -85,103 +156,169 @@ def denoise(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
     reference: Annotated[
-        Path | None, typer.Option(help="Clean image or folder (matched by name) for PSNR/SSIM.")
+        Path | None,
+        typer.Option(help="Clean image, or folder matched by file stem, for PSNR/SSIM."),
     ] = None,
     output_dtype: Annotated[
-        str | None, typer.Option(help="uint8, uint16 or float32 (default: the input's).")
+        str | None,
+        typer.Option(
+            help="uint8, uint16 or float32 (default: the input's); float32 writes TIFF "
+            "for PNG/JPEG inputs."
+        ),
     ] = None,
 ) -> None:
-    """Denoise each image with a single-image method; outputs keep name, format and dtype."""
+    """Denoise each image with a single-image method; outputs keep name, format and dtype.
+
+    A stack (multi-page TIFF, MRC with several sections) is denoised frame by frame. With
+    ``--reference`` the summary gives PSNR (dB) and SSIM of the noisy input and of the written
+    output, measured as ``noise2x evaluate`` does.
+    """
     from noise2x import api
     from noise2x.data.io import read_image, write_image
-    from noise2x.metrics.evaluate import match_pairs
 
-    failures: list[tuple[str, str]] = []
     params = _method_params(method, preset, steps, seed)
+    _check_device(device)
+    _check_output_dtype(output_dtype)
+    _check_output_folder(output)
+    if reference is not None and not reference.exists():
+        _usage_error(f"--reference {reference}: no such file or folder")
+    failures: Failures = []
     files = _expand(inputs, failures)
-    rows = []
+    settings = {"method": method, "device": device, **params}
+    rows: list[dict] = []
+    written: dict[Path, Path] = {}
     with _progress() as progress:
         for path in files:
-            target = output / path.name
+            target = _target(output, path, output_dtype)
             try:
-                if target.exists() and not overwrite:
-                    raise FileExistsError(f"output {target} exists; use --overwrite to replace it")
-                ref_path = match_pairs(reference, [path])[0][0] if reference else None
+                _claim(target, path, overwrite, written)
                 noisy, meta = read_image(path)
+                ref_path = _reference_for(reference, path, noisy.shape)
                 task = progress.add_task(path.name, total=None)
                 denoised = api.denoise(
                     noisy,
-                    method,
-                    device=device,
                     progress=lambda done, total, t=task: progress.update(
                         t, completed=done, total=total
                     ),
-                    **params,
+                    **settings,
                 )
-                written = write_image(
-                    target, denoised, like=meta, overwrite=overwrite, dtype=output_dtype
-                )
-                rows.append(_summary_row(path, written, noisy, denoised, ref_path))
-            except USER_ERRORS as err:
+                write_image(target, denoised, like=meta, overwrite=overwrite, dtype=output_dtype)
+                written[target] = path
+                rows.append(_summary_row(path, target, ref_path))
+            except FILE_ERRORS as err:
                 _fail(failures, str(path), err)
-    _print_summary(rows)
+    _print_summary(rows, output)
     _print_failures(failures)
     if failures or not files:
         raise typer.Exit(1)
 
 
+def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | None:
+    """Return the clean file matched to `path` (None without --reference), of `shape`."""
+    from noise2x.data.io import read_image
+    from noise2x.metrics.evaluate import match_pairs
+
+    if reference is None:
+        return None
+    ref_path = match_pairs(reference, [path])[0][0]
+    clean, _ = read_image(ref_path)
+    if clean.shape != shape:
+        raise ValueError(
+            f"{path} has shape {shape} but its reference {ref_path} has shape {clean.shape}; "
+            "expected the same"
+        )
+    return ref_path
+
+
 def _method_params(method: str, preset: str, steps: int | None, seed: int) -> dict:
-    from noise2x import api
+    """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2."""
+    from noise2x.methods import METHODS
 
     if preset not in ("fast", "paper"):
-        err_console.print(f"[red]error[/red] --preset must be 'fast' or 'paper', got {preset!r}")
-        raise typer.Exit(2)
+        _usage_error(f"--preset must be 'fast' or 'paper', got {preset!r}")
     params: dict = {"seed": seed}
     if steps is not None:
         params["steps"] = steps
-    if preset == "paper":
-        runner = api.build_method(method)
-        params["config"] = type(runner.config).paper()
     try:
-        api.build_method(method, **params)
+        cls = METHODS.get(method)
+        if preset == "paper":
+            if not hasattr(cls.Config, "paper"):
+                raise ValueError(f"method {method!r} has no 'paper' preset")
+            params["config"] = cls.Config.paper()
+        cls(**params)
     except USER_ERRORS as err:
-        err_console.print(f"[red]error[/red] {_message(err)}")
-        raise typer.Exit(2) from None
+        _usage_error(_message(err))
     return params
 
 
-def _summary_row(path, written, noisy, denoised, ref_path) -> dict:
+_METRIC_COLUMNS = {
+    "psnr_noisy_db": ("PSNR noisy (dB)", 2),
+    "psnr_db": ("PSNR (dB)", 2),
+    "ssim_noisy": ("SSIM noisy", 4),
+    "ssim": ("SSIM", 4),
+}
+
+
+def _summary_row(path: Path, written: Path, ref_path: Path | None) -> dict:
     row = {"image": str(path), "output": str(written)}
     if ref_path is not None:
-        from noise2x.data.io import read_image
-        from noise2x.metrics import psnr_np, ssim_np
+        from noise2x.metrics.evaluate import evaluate_pairs
 
-        clean, _ = read_image(ref_path)
-        if clean.shape != noisy.shape:
-            raise ValueError(
-                f"reference {ref_path} has shape {clean.shape}, the image {path} {noisy.shape}"
-            )
+        try:
+            before, after = evaluate_pairs([(ref_path, path), (ref_path, written)])
+        except FILE_ERRORS as err:
+            raise ValueError(f"{path}: wrote {written}, but scoring failed: {err}") from err
         row.update(
-            psnr_noisy_db=psnr_np(noisy, clean, 1.0),
-            psnr_db=psnr_np(denoised, clean, 1.0),
-            ssim_noisy=ssim_np(noisy, clean, 1.0),
-            ssim=ssim_np(denoised, clean, 1.0),
+            psnr_noisy_db=before["psnr_db"],
+            psnr_db=after["psnr_db"],
+            ssim_noisy=before["ssim"],
+            ssim=after["ssim"],
         )
     return row
 
 
-def _print_summary(rows: list[dict]) -> None:
+def _number(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+
+
+def _plain_table(header: list[str], body: list[list[str] | None], n_left: int) -> str:
+    """Lay out rows of cells in columns; None in `body` is a rule.
+
+    The first `n_left` columns are left-aligned, the others right-aligned.
+    """
+    rows = [header, None, *body]
+    width = [max(len(r[i]) for r in rows if r is not None) for i in range(len(header))]
+    rule = ["-" * w for w in width]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.ljust(w) if i < n_left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(cells, width, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join(line(rule if cells is None else cells) for cells in rows)
+
+
+def _print_summary(rows: list[dict], output: Path) -> None:
+    """Print the table of written files (and their scores) to stdout."""
     if not rows:
         return
-    table = Table(title="noise2x denoise")
-    table.add_column("image")
-    table.add_column("output")
-    metrics = [k for k in ("psnr_noisy_db", "psnr_db", "ssim_noisy", "ssim") if k in rows[0]]
-    for key in metrics:
-        table.add_column(key, justify="right")
-    for row in rows:
-        table.add_row(row["image"], row["output"], *(f"{row[k]:.4g}" for k in metrics))
-    console.print(table)
+    keys = [key for key in _METRIC_COLUMNS if key in rows[0]]
+    digits = [_METRIC_COLUMNS[key][1] for key in keys]
+
+    def cells(label: str, out: str, values: list[float]) -> list[str]:
+        return [label, out] + [_number(v, d) for v, d in zip(values, digits, strict=True)]
+
+    header = ["image", "output"] + [_METRIC_COLUMNS[key][0] for key in keys]
+    body: list[list[str] | None] = [
+        cells(row["image"], row["output"], [row[k] for k in keys]) for row in rows
+    ]
+    if keys and len(rows) > 1:
+        means = [sum(row[k] for row in rows) / len(rows) for k in keys]
+        body += [None, cells(f"mean ({len(rows)} images)", "", means)]
+    _print_plain(_plain_table(header, body, n_left=2))
+    _print_plain(f"denoised {len(rows)} image(s) into {output}")
 
 
 @app.command("add-noise")
@@ -221,25 +358,25 @@ def add_noise_cmd(
     try:
         model = build_noise(noise, clip=clip, **kwargs)
     except USER_ERRORS as err:
-        err_console.print(f"[red]error[/red] {_message(err)}")
-        raise typer.Exit(2) from None
-    failures: list[tuple[str, str]] = []
+        _usage_error(_message(err))
+    _check_output_dtype(output_dtype)
+    _check_output_folder(output)
+    failures: Failures = []
     files = _expand(inputs, failures)
+    written: dict[Path, Path] = {}
     for index, path in enumerate(files):
-        target = output / path.name
-        if output_dtype == "float32" and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
-            target = target.with_suffix(".tif")
+        target = _target(output, path, output_dtype)
         try:
-            if target.exists() and not overwrite:
-                raise FileExistsError(f"output {target} exists; use --overwrite to replace it")
+            _claim(target, path, overwrite, written)
             clean, meta = read_image(path)
             batch = torch.from_numpy(clean if clean.ndim == 4 else clean[None])
             generator = torch.Generator().manual_seed(seed + index)
             noisy = model(batch, generator=generator).numpy()
             noisy = noisy if clean.ndim == 4 else noisy[0]
             write_image(target, noisy, like=meta, overwrite=overwrite, dtype=output_dtype)
-            console.print(f"{path} -> {target}", highlight=False)
-        except USER_ERRORS as err:
+            written[target] = path
+            _print_plain(f"{path} -> {target}")
+        except FILE_ERRORS as err:
             _fail(failures, str(path), err)
     _print_failures(failures)
     if failures or not files:
@@ -249,32 +386,52 @@ def add_noise_cmd(
 @app.command()
 def evaluate(
     images: Annotated[list[Path], typer.Argument(help="Denoised images or folders.")],
-    reference: Annotated[Path, typer.Option(help="Clean image, or folder matched by name.")],
+    reference: Annotated[
+        Path, typer.Option(help="Clean image, or folder matched by file stem (01.tif ~ 01.png).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Print PSNR (dB) and SSIM of images against clean references."""
-    from noise2x.metrics.evaluate import evaluate_pairs, format_table, match_pairs
+    """Print PSNR (dB) and SSIM of images against clean references.
 
-    failures: list[tuple[str, str]] = []
+    uint8/uint16 files are compared on [0, 1]; other pixel types with the reference's
+    max - min as the data range (see ``noise2x.metrics.evaluate.evaluate_pairs``).
+    """
+    from noise2x.metrics.evaluate import evaluate_pairs, format_table
+
+    if not reference.exists():
+        _usage_error(f"--reference {reference}: no such file or folder")
+    failures: Failures = []
     files = _expand(images, failures)
     rows = []
-    try:
-        pairs = match_pairs(reference, files) if files else []
-    except USER_ERRORS as err:
-        _fail(failures, str(reference), err)
-        pairs = []
-    for pair in pairs:
+    for ref_path, path in _match_each(reference, files, failures):
         try:
-            rows.extend(evaluate_pairs([pair]))
-        except USER_ERRORS as err:
-            _fail(failures, str(pair[1]), err)
+            rows.extend(evaluate_pairs([(ref_path, path)]))
+        except FILE_ERRORS as err:
+            _fail(failures, str(path), err)
     if as_json:
-        print(json.dumps(rows, indent=2))
+        _print_plain(json.dumps(rows, indent=2))
     elif rows:
-        console.print(format_table(rows), highlight=False)
+        _print_plain(format_table(rows))
     _print_failures(failures)
     if failures or not rows:
         raise typer.Exit(1)
+
+
+def _match_each(reference: Path, files: list[Path], failures: Failures) -> list[tuple[Path, Path]]:
+    """Pair files with references; a file without one is a failure, the others go on."""
+    from noise2x.metrics.evaluate import match_pairs
+
+    try:
+        return match_pairs(reference, files) if files else []
+    except USER_ERRORS:
+        pass  # find out which files failed, one by one
+    pairs = []
+    for path in files:
+        try:
+            pairs.extend(match_pairs(reference, [path]))
+        except USER_ERRORS as err:
+            _fail(failures, str(path), err)
+    return pairs
 
 
 @app.command()
@@ -282,16 +439,19 @@ def demo(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="New folder (default: noise2x-demo-N).")
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Training steps (default: the method's).")] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Training steps (default: the method's).")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
     """Denoise a 256x256 crop of scikit-image's `camera` with Gaussian noise sigma=25 (seed 0)."""
     from noise2x.demo import run_demo
 
+    _check_device(device)
     try:
         run_demo(output, steps=steps, device=device, console=console, progress=_progress)
     except USER_ERRORS as err:
-        err_console.print(f"[red]error[/red] {_message(err)}")
+        _print_error(_message(err))
         raise typer.Exit(1) from None
 
 
@@ -303,11 +463,9 @@ def list_cmd() -> None:
     from noise2x.noise import NOISES
 
     for title, registry in (("methods", METHODS), ("nets", NETS), ("noise", NOISES)):
-        console.print(f"{title}: {', '.join(registry.names())}")
+        _print_plain(f"{title}: {', '.join(registry.names())}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line (the ``noise2x`` console script and ``python -m noise2x``)."""
-    app(args=argv)
-
-
+    app(args=argv, prog_name="noise2x")

@@ -20,13 +20,13 @@ SIGMA = 25.0
 SEED = 0
 
 
-def new_run_dir(output: Path | None, stem: str = "noise2x-demo") -> Path:
-    """Create and return a new, empty output folder.
+def free_run_dir(output: Path | None, stem: str = "noise2x-demo") -> Path:
+    """Return a folder name that does not exist yet (nothing is created).
 
     Parameters
     ----------
     output : Path or None
-        The folder to create; None picks the first free ``<stem>-1``, ``<stem>-2``, ... in the
+        The folder asked for; None picks the first free ``<stem>-1``, ``<stem>-2``, ... in the
         current directory.
 
     Raises
@@ -38,7 +38,21 @@ def new_run_dir(output: Path | None, stem: str = "noise2x-demo") -> Path:
         index = 1
         while Path(f"{stem}-{index}").exists():
             index += 1
-        output = Path(f"{stem}-{index}")
+        return Path(f"{stem}-{index}")
+    if output.exists():
+        raise FileExistsError(f"output folder {output} exists; give a new one with -o")
+    return Path(output)
+
+
+def new_run_dir(output: Path | None, stem: str = "noise2x-demo") -> Path:
+    """Create and return a new, empty output folder (see `free_run_dir` for the name).
+
+    Raises
+    ------
+    FileExistsError
+        If `output` already exists (results are never mixed into an old folder).
+    """
+    output = free_run_dir(output, stem)
     try:
         output.mkdir(parents=True)
     except FileExistsError:
@@ -62,6 +76,22 @@ def run_demo(
 ) -> dict:
     """Run the demo and return its metrics.
 
+    The folder is checked first and created only after denoising, so a failed or
+    interrupted run leaves nothing behind.
+
+    Parameters
+    ----------
+    output : Path or None
+        A new folder; None picks ``noise2x-demo-N`` in the current directory.
+    steps : int or None
+        ZS-N2N training steps; None uses the method's default.
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+        Where to compute.
+    console : rich.console.Console or None
+        Where to print the results; None prints nothing.
+    progress : callable or None
+        Factory of a ``rich.progress.Progress`` for a progress bar; None shows none.
+
     Returns
     -------
     dict
@@ -71,16 +101,20 @@ def run_demo(
     ------
     FileExistsError
         If `output` exists.
+    ValueError
+        If `steps` < 1 or `device` is unknown or unavailable.
     """
     from noise2x.data.io import to_uint8_preview, write_image
+    from noise2x.device import resolve_device
     from noise2x.methods.zsn2n import ZeroShotNoise2Noise
     from noise2x.metrics import psnr_np, ssim_np
     from noise2x.noise import add_noise
 
-    folder = new_run_dir(output)
+    folder = free_run_dir(output)
+    resolve_device(device)
+    method = ZeroShotNoise2Noise(**({"steps": steps} if steps is not None else {}))
     clean = demo_image()
     noisy = add_noise(torch.from_numpy(clean)[None], "gaussian", seed=SEED, sigma=SIGMA)
-    method = ZeroShotNoise2Noise(**({"steps": steps} if steps else {}))
     if progress is not None:
         with progress() as bar:
             task = bar.add_task("zsn2n on camera 256x256", total=method.config.steps)
@@ -90,6 +124,7 @@ def run_demo(
     else:
         result = method.fit(noisy, device=device)
     noisy_np, denoised = noisy[0].numpy(), result.denoised[0].cpu().numpy()
+    folder = new_run_dir(folder)
     metrics = {
         "folder": str(folder),
         "psnr_noisy_db": psnr_np(noisy_np, clean, 1.0),
@@ -105,12 +140,14 @@ def run_demo(
     side_by_side = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
     write_image(folder / "comparison.png", side_by_side[None].astype(np.float32) / 255.0)
     if console is not None:
+        m = metrics
         console.print(
             f"camera 256x256, Gaussian sigma={SIGMA:g}, zsn2n {method.config.steps} steps "
             f"in {result.seconds:.1f} s\n"
-            f"  noisy:    PSNR {metrics['psnr_noisy_db']:.2f} dB  SSIM {metrics['ssim_noisy']:.3f}\n"
-            f"  denoised: PSNR {metrics['psnr_db']:.2f} dB  SSIM {metrics['ssim']:.3f}\n"
+            f"  noisy:    PSNR {m['psnr_noisy_db']:.2f} dB  SSIM {m['ssim_noisy']:.3f}\n"
+            f"  denoised: PSNR {m['psnr_db']:.2f} dB  SSIM {m['ssim']:.3f}\n"
             f"  wrote clean.png, noisy.png, denoised.png, comparison.png to {folder}/",
             highlight=False,
+            markup=False,
         )
     return metrics

@@ -1,0 +1,60 @@
+"""Tests of ``noise2x demo`` and ``noise2x.demo.run_demo`` (a few ZS-N2N steps on 256x256)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from noise2x.cli import app
+from noise2x.data.io import read_image
+from noise2x.demo import run_demo
+
+FILES = ["clean.png", "comparison.png", "denoised.png", "noisy.png"]
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_demo_writes_the_four_pngs_and_prints_psnr(tmp_path):
+    result = run("demo", "-o", tmp_path / "demo", "--steps", "5", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == FILES
+    assert "PSNR" in result.stdout and str(tmp_path / "demo") in result.stdout
+    clean, meta = read_image(tmp_path / "demo" / "clean.png")
+    comparison, _ = read_image(tmp_path / "demo" / "comparison.png")
+    assert clean.shape == (1, 256, 256) and meta.dtype == "uint8"
+    assert comparison.shape == (1, 256, 3 * 256 + 2 * 8)
+
+
+def test_demo_refuses_an_existing_folder(tmp_path):
+    (tmp_path / "demo").mkdir()
+    result = run("demo", "-o", tmp_path / "demo", "--steps", "1", "--device", "cpu")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "exists" in lines[0] and str(tmp_path / "demo") in lines[0]
+    assert list((tmp_path / "demo").iterdir()) == []
+
+
+@pytest.mark.parametrize("option", [["--steps", "0"], ["--device", "tpu"]])
+def test_demo_rejects_bad_options_and_creates_nothing(tmp_path, option):
+    result = run("demo", "-o", tmp_path / "demo", *option)
+    assert result.exit_code == 2
+    assert not (tmp_path / "demo").exists()
+
+
+def test_run_demo_returns_metrics(tmp_path):
+    metrics = run_demo(tmp_path / "demo", steps=2, device="cpu")
+    assert set(metrics) == {"folder", "psnr_noisy_db", "psnr_db", "ssim_noisy", "ssim", "seconds"}
+    assert metrics["folder"] == str(tmp_path / "demo")
+    assert 19.5 < metrics["psnr_noisy_db"] < 21.0  # sigma = 25, unclipped: about 20.2 dB
+    assert all(math.isfinite(metrics[k]) for k in ("psnr_db", "ssim_noisy", "ssim", "seconds"))
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == FILES
+
+
+def test_run_demo_with_a_bad_device_leaves_no_folder(tmp_path):
+    with pytest.raises(ValueError, match="device"):
+        run_demo(tmp_path / "demo", steps=1, device="tpu")
+    assert not (tmp_path / "demo").exists()
