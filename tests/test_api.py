@@ -63,3 +63,22 @@ def test_denoise_rejects_bad_arrays(array, match):
 def test_unknown_method_lists_known_ones():
     with pytest.raises(KeyError, match="zsn2n"):
         api.build_method("zsn2m")
+
+
+def test_auto_normalize_keeps_an_image_already_on_the_unit_scale():
+    image = _noisy((16, 16)) * 1.2 - 0.1  # a noisy [0, 1] image overshooting a little
+    auto = noise2x.denoise(image, steps=3, normalize="auto", clip=False)
+    none = noise2x.denoise(image, steps=3, normalize="none", clip=False)
+    np.testing.assert_array_equal(auto, none)
+
+
+def test_auto_normalize_stretches_dim_16_bit_data():
+    scale = api._scale_for(np.array([[1000, 3000], [2000, 2500]], np.uint16))
+    assert (scale.offset, scale.scale) == (1000.0, 2000.0)
+    unit = api._scale_for(np.array([[0, 255], [128, 30]], np.uint8))
+    assert (unit.offset, unit.scale) == (0.0, 255.0)
+
+
+def test_unknown_normalize_is_rejected():
+    with pytest.raises(ValueError, match="normalize"):
+        noise2x.denoise(_noisy((8, 8)), steps=1, normalize="zscore")

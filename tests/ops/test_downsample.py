@@ -6,7 +6,12 @@ from noise2x.ops.downsample import pair_downsample
 
 def test_pair_downsample_matches_hand_computed_4x4():
     x = torch.tensor(
-        [[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]
+        [
+            [1.0, 2.0, 3.0, 4.0],
+            [5.0, 6.0, 7.0, 8.0],
+            [9.0, 10.0, 11.0, 12.0],
+            [13.0, 14.0, 15.0, 16.0],
+        ]
     )[None, None]
     first, second = pair_downsample(x)
     # first: anti-diagonal of each 2x2 cell ([[0, 1/2], [1/2, 0]]): (2+5)/2, (4+7)/2, ...

@@ -49,7 +49,8 @@ def pair_downsample(noisy: Tensor) -> tuple[Tensor, Tensor]:
     """
     if noisy.ndim != 4 or noisy.shape[-1] % 2 or noisy.shape[-2] % 2:
         raise ValueError(
-            f"pair_downsample needs a (B, C, H, W) tensor with even H and W, got {tuple(noisy.shape)}"
+            "pair_downsample needs a (B, C, H, W) tensor with even H and W, "
+            f"got {tuple(noisy.shape)}"
         )
     first = (noisy[..., 0::2, 1::2] + noisy[..., 1::2, 0::2]) * 0.5
     second = (noisy[..., 0::2, 0::2] + noisy[..., 1::2, 1::2]) * 0.5
