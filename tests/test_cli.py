@@ -515,3 +515,11 @@ def test_add_noise_then_denoise_set12_gains_psnr(tmp_path):
     print(f"zsn2n 300 steps on Set12/01 sigma=25: PSNR gain {gain:.2f} dB")
     # measured once: 4.46 dB (noisy about 20.2 dB), CPU, OMP_NUM_THREADS=1; 1 dB of headroom
     assert gain > 4.46 - 1.0
+
+
+def test_evaluate_json_writes_null_for_infinite_psnr(tmp_path):
+    image = _png(tmp_path / "a.png")
+    result = run("evaluate", "--reference", str(image), str(image), "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["psnr_db"] is None and rows[0]["ssim"] == pytest.approx(1.0)

@@ -409,7 +409,12 @@ def evaluate(
         except FILE_ERRORS as err:
             _fail(failures, str(path), err)
     if as_json:
-        _print_plain(json.dumps(rows, indent=2))
+        # Strict JSON has no Infinity: identical images (PSNR = inf) get null.
+        def finite(v):
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
+        rows = [{k: finite(v) for k, v in r.items()} for r in rows]
+        _print_plain(json.dumps(rows, indent=2, allow_nan=False))
     elif rows:
         _print_plain(format_table(rows))
     _print_failures(failures)
