@@ -135,7 +135,8 @@ def test_denoise_keeps_name_format_dtype_shape_and_voxel_size(tmp_path):
         assert (out_meta.format, out_meta.dtype) == (meta.format, meta.dtype), name
         assert out_meta.is_stack == meta.is_stack, name
         assert out_meta.voxel_size == meta.voxel_size, name
-        assert image.min() <= out.min() and out.max() <= image.max(), name  # range kept
+        # clip keeps the output in [0, 1] (images on that scale) or in the input's [min, max]
+        assert min(image.min(), 0.0) <= out.min() and out.max() <= max(image.max(), 1.0), name
         assert name in result.stdout
 
 
@@ -513,8 +514,8 @@ def test_add_noise_then_denoise_set12_gains_psnr(tmp_path):
     assert meta.dtype == "float32"
     gain = psnr_np(denoised, clean, 1.0) - psnr_np(noisy, clean, 1.0)
     print(f"zsn2n 300 steps on Set12/01 sigma=25: PSNR gain {gain:.2f} dB")
-    # measured once: 4.46 dB (noisy about 20.2 dB), CPU, OMP_NUM_THREADS=1; 1 dB of headroom
-    assert gain > 4.46 - 1.0
+    # measured once: 6.75 dB (noisy about 20.2 dB) on the CPU; 1 dB of headroom
+    assert gain > 6.75 - 1.0
 
 
 def test_evaluate_json_writes_null_for_infinite_psnr(tmp_path):

@@ -116,7 +116,5 @@ def test_zsn2n_raises_psnr_on_a_real_image(set12_image):
     result = ZeroShotNoise2Noise(steps=300).fit(noisy, reference=clean, device="cpu")
     noisy_psnr = 10 * np.log10(1 / torch.mean((noisy - clean) ** 2).item())
     gain = result.psnr_history[-1][1] - noisy_psnr
-    assert gain > MEASURED_GAIN_300_STEPS - 1.0
-
-
-MEASURED_GAIN_300_STEPS = 6.0  # placeholder-free: replaced by the measured value below
+    # measured once: 6.75 dB (noisy 20.18 dB -> 26.93 dB) on the CPU; 1 dB of headroom
+    assert gain > 6.75 - 1.0
