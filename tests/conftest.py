@@ -1,4 +1,4 @@
-"""Shared fixtures: the path of ../shared/data and a skip helper for tests that need it."""
+"""Shared fixtures: the path of ../shared/data, a skip helper, and a VGG-16 weights file."""
 
 from __future__ import annotations
 
@@ -26,3 +26,19 @@ def set12_image() -> np.ndarray:
     import imageio.v3 as iio
 
     return (iio.imread(data_path("Set12", "01.png")).astype(np.float32) / 255.0)[None]
+
+
+@pytest.fixture(scope="session")
+def vgg_file(tmp_path_factory) -> Path:
+    """Random VGG-16 features saved like torchvision's file, with a classifier key to ignore."""
+    import torch
+
+    from noise2x.losses import VGG16_FILENAME, VGG16Features
+
+    path = tmp_path_factory.mktemp("vgg") / VGG16_FILENAME
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        state = VGG16Features().state_dict()
+    state["classifier.6.bias"] = torch.zeros(1000)
+    torch.save(state, path)
+    return path

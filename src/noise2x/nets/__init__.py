@@ -1,7 +1,18 @@
 """Networks, registered by name in ``NETS``."""
 
-from noise2x.nets import zsn2n_cnn  # noqa: F401  (registers)
+from noise2x.nets import red30, resunet, unet_n2n, zsn2n_cnn  # noqa: F401  (registers)
 from noise2x.nets.base import NETS, count_parameters, init_weights
+from noise2x.nets.red30 import RED30
+from noise2x.nets.resunet import ResUNet
+from noise2x.nets.unet_n2n import UNetN2N
 from noise2x.nets.zsn2n_cnn import ZSN2NNet
 
-__all__ = ["NETS", "ZSN2NNet", "count_parameters", "init_weights"]
+__all__ = [
+    "NETS",
+    "RED30",
+    "ResUNet",
+    "UNetN2N",
+    "ZSN2NNet",
+    "count_parameters",
+    "init_weights",
+]
