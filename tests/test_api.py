@@ -82,3 +82,16 @@ def test_auto_normalize_stretches_dim_16_bit_data():
 def test_unknown_normalize_is_rejected():
     with pytest.raises(ValueError, match="normalize"):
         noise2x.denoise(_noisy((8, 8)), steps=1, normalize="zscore")
+
+
+def test_importing_noise2x_and_its_cli_loads_no_lightning_hydra_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, noise2x, noise2x.cli, noise2x.train; "
+        "print(sorted(m for m in ('lightning', 'hydra', 'matplotlib', 'omegaconf') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""The ``noise2x`` command line: denoise, add-noise, evaluate, demo, list.
+"""The ``noise2x`` command line: denoise, train, add-noise, evaluate, demo, list.
 
 Every command that takes many files processes each one independently: a bad file gets one
 line on stderr naming it and the problem, the others are still processed, the summary lists
@@ -458,6 +458,47 @@ def demo(
     except USER_ERRORS as err:
         _print_error(_message(err))
         raise typer.Exit(1) from None
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    resume: Annotated[
+        Path | None, typer.Option(help="Run directory to continue from its last.ckpt.")
+    ] = None,
+) -> None:
+    """Train a dataset method; KEY=VALUE overrides change the packaged Hydra config.
+
+    Example: noise2x train net=resunet loss=l1_perceptual data.root=DIR noise.sigma=25
+    trainer.max_steps=2000. Every run gets a new folder runs/<method>/<timestamp>-<id>/ with
+    config.yaml, checkpoints/last.ckpt and best.ckpt, samples/ and logs; --resume RUN_DIR
+    continues it (only trainer.max_steps, trainer.threads, trainer.progress_bar and
+    data.num_workers may change).
+    """
+    from noise2x.train.config import ConfigError
+    from noise2x.train.runs import train as run_training
+
+    overrides = list(ctx.args)
+    for item in overrides:
+        if item.startswith("-"):
+            _usage_error(f"unknown option {item!r}; config changes are KEY=VALUE items")
+    try:
+        result = run_training(overrides, resume=resume)
+    except ConfigError as err:
+        _usage_error(_message(err))
+    except USER_ERRORS as err:
+        _print_error(_message(err))
+        raise typer.Exit(1) from None
+    score = (
+        f", val PSNR {result.val_psnr_db:.2f} dB, SSIM {result.val_ssim:.4f}"
+        if result.val_psnr_db is not None
+        else ""
+    )
+    console.print(
+        Text(f"{result.steps} steps in {result.seconds:.1f} s{score}; run: {result.run_dir}")
+    )
+    best = result.best_checkpoint or result.last_checkpoint
+    console.print(Text(f"denoise with: noise2x denoise --checkpoint {best} INPUT... -o OUTDIR"))
 
 
 @app.command("list")

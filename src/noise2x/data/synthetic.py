@@ -11,6 +11,9 @@ the method sees only noisy versions of them.
   real data set allows). ``fixed_noise=False`` draws fresh noise for every sample.
 - Random crops of ``patch_size`` pixels, random flips and 90-degree rotations, all drawn from
   a generator seeded by (seed, epoch, index), so an epoch is reproducible and workers agree.
+- Indices are *global*: sample k of training is ``dataset[k]``, in epoch
+  ``k // samples_per_epoch``. A sample is a pure function of (seed, k): no random state has to
+  be saved for a resumed training to see exactly the samples it would have seen.
 
 References
 ----------
@@ -151,7 +154,7 @@ class SyntheticNoiseDataset(Dataset):
                 f"{len(small)} image(s) smaller than patch_size={patch_size}, e.g. {small[0]}"
             )
         self.images, self.noise, self.patch_size, self.mode = images, noise, patch_size, mode
-        self.fixed_noise, self.seed, self.epoch = fixed_noise, seed, 0
+        self.fixed_noise, self.seed = fixed_noise, seed
         self.samples_per_epoch = samples_per_epoch or len(images)
         self._fixed: list[tuple[Tensor, Tensor]] | None = None
         if fixed_noise:
@@ -159,17 +162,21 @@ class SyntheticNoiseDataset(Dataset):
                 self._draw_pair(im, self._generator("fixed", i)) for i, im in enumerate(images)
             ]
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the crops (and fresh noise) of `epoch`; called by the training loop."""
-        self.epoch = epoch
-
     def __len__(self) -> int:
+        """Return the number of samples in one epoch (indices go on beyond it)."""
         return self.samples_per_epoch
 
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
-        """Return (input, target, clean), each (C, patch_size, patch_size) float32."""
+        """Return sample `index` of training: (input, target, clean), each (C, P, P) float32.
+
+        Any index >= 0 is valid: index k is sample ``k % samples_per_epoch`` of epoch
+        ``k // samples_per_epoch`` (new crops, and new noise unless ``fixed_noise``).
+        """
+        if index < 0:
+            raise IndexError(f"sample index must be >= 0, got {index}")
+        epoch, index = divmod(index, self.samples_per_epoch)
         which = index % len(self.images)
-        generator = self._generator("sample", self.epoch, index)
+        generator = self._generator("sample", epoch, index)
         clean = self.images[which]
         if self._fixed is not None:
             first, second = self._fixed[which]

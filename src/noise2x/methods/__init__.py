@@ -1,7 +1,17 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import zsn2n  # noqa: F401  (registers)
+from noise2x.methods import n2n, zsn2n  # noqa: F401  (registers)
 from noise2x.methods.base import METHODS, Batch, Method
+from noise2x.methods.n2n import N2NConfig, Noise2Noise
 from noise2x.methods.zsn2n import ZeroShotNoise2Noise, ZSN2NConfig, zsn2n_loss
 
-__all__ = ["METHODS", "Batch", "Method", "ZSN2NConfig", "ZeroShotNoise2Noise", "zsn2n_loss"]
+__all__ = [
+    "METHODS",
+    "Batch",
+    "Method",
+    "N2NConfig",
+    "Noise2Noise",
+    "ZSN2NConfig",
+    "ZeroShotNoise2Noise",
+    "zsn2n_loss",
+]

@@ -1,7 +1,7 @@
 """Networks, registered by name in ``NETS``."""
 
 from noise2x.nets import red30, resunet, unet_n2n, zsn2n_cnn  # noqa: F401  (registers)
-from noise2x.nets.base import NETS, count_parameters, init_weights
+from noise2x.nets.base import NETS, build_net, count_parameters, init_weights
 from noise2x.nets.red30 import RED30
 from noise2x.nets.resunet import ResUNet
 from noise2x.nets.unet_n2n import UNetN2N
@@ -13,6 +13,7 @@ __all__ = [
     "ResUNet",
     "UNetN2N",
     "ZSN2NNet",
+    "build_net",
     "count_parameters",
     "init_weights",
 ]

@@ -53,3 +53,39 @@ def init_weights(net: nn.Module, generator: torch.Generator | None = None) -> nn
 def count_parameters(net: nn.Module) -> int:
     """Return the number of trainable parameters of `net`."""
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def build_net(name: str, channels: int, seed: int | None = None, **params) -> nn.Module:
+    """Build the net registered as `name` for `channels` image channels.
+
+    Parameters
+    ----------
+    name : str
+        Registry key (``NETS.names()``).
+    channels : int
+        Image channels C (1 or 3): the net maps (B, C, H, W) to (B, C, H, W).
+    seed : int or None
+        Initial weights drawn from ``torch.Generator().manual_seed(seed)`` (`init_weights`);
+        None keeps PyTorch's default initialisation from the global random state.
+    **params
+        Constructor arguments, e.g. ``width=48``.
+
+    Returns
+    -------
+    nn.Module
+
+    Raises
+    ------
+    KeyError
+        If `name` is unknown (the message lists the known nets).
+
+    Examples
+    --------
+    >>> import noise2x.nets
+    >>> build_net("unet_n2n", 1, seed=0, width=8)(torch.rand(1, 1, 8, 8)).shape
+    torch.Size([1, 1, 8, 8])
+    """
+    net = NETS.get(name)(channels=channels, **params)
+    if seed is not None:
+        init_weights(net, torch.Generator().manual_seed(seed))
+    return net

@@ -1,0 +1,109 @@
+"""Load a trained model from a Lightning checkpoint, without Lightning.
+
+A checkpoint of ``noise2x train`` holds the validated config (``hyper_parameters.config``) and
+the module's ``state_dict`` (keys ``net.*``). `load_denoiser` rebuilds the net by name from the
+config and loads its weights with ``torch.load(weights_only=True)``: no code in the file runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+@dataclass
+class Denoiser:
+    """A trained net with what is needed to apply it.
+
+    Attributes
+    ----------
+    net : nn.Module
+        In eval mode, on the requested device.
+    method : object
+        The registered method (``method.denoise(net, noisy)`` is the inference).
+    config : dict
+        The training config.
+    channels : int
+        Image channels the net expects (1 or 3).
+    step : int
+        Global training step of the checkpoint.
+    size_multiple : int
+        H and W the net pads to internally (tiles are made multiples of it).
+    """
+
+    net: nn.Module
+    method: object
+    config: dict
+    channels: int
+    step: int
+    size_multiple: int
+
+    def __call__(self, noisy: torch.Tensor) -> torch.Tensor:
+        """Denoise (B, C, H, W) float32 images on the net's device; same shape."""
+        return self.method.denoise(self.net, noisy)
+
+
+def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoiser:
+    """Rebuild the net saved in a ``noise2x train`` checkpoint.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.ckpt`` file (``RUN_DIR/checkpoints/best.ckpt`` or ``last.ckpt``).
+    device : str or torch.device
+        Where to put the net.
+
+    Returns
+    -------
+    Denoiser
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ValueError
+        If the file is not a noise2x checkpoint (unreadable, no config, weights that do not
+        fit the net); the message names the file.
+    """
+    from noise2x.methods import METHODS
+    from noise2x.nets import build_net
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and torch errors: one line naming the file
+        raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+    config = (
+        checkpoint.get("hyper_parameters", {}).get("config")
+        if isinstance(checkpoint, dict)
+        else None
+    )
+    if not isinstance(config, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{path}: not a noise2x checkpoint (no training config in it)")
+    channels = int(config["data"]["channels"])
+    net_params = {k: v for k, v in config["net"].items() if k != "name"}
+    net = build_net(config["net"]["name"], channels, **net_params)
+    state = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise ValueError(
+            f"{path}: weights do not fit net {config['net']['name']!r}: {first}"
+        ) from None
+    net.eval().to(device)
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return Denoiser(
+        net=net,
+        method=METHODS.get(config["method"]["name"])(),
+        config=config,
+        channels=channels,
+        step=int(checkpoint.get("global_step", 0)),
+        size_multiple=int(getattr(net, "size_multiple", 1)),
+    )

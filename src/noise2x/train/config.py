@@ -1,0 +1,392 @@
+"""Training configs: the packaged Hydra YAML, composed with overrides and checked by schema.
+
+``compose_config(["net=resunet", "trainer.max_steps=100"])`` composes ``noise2x/conf`` with
+Hydra's compose API and validates the result:
+
+- a group choice that does not exist (``net=resunett``) and a key that does not exist
+  (``trainer.max_stpes=1``) are errors naming the key and suggesting the closest one;
+- the fixed groups (data, trainer, logger, optim, run) are checked against the dataclasses
+  below by OmegaConf (unknown keys, wrong types);
+- the named groups (method, net, loss, noise) are checked against the constructor of the
+  registered class: every key must be one of its parameters, with a value of its type.
+
+Hydra and OmegaConf are imported here only; ``import noise2x`` does not load them.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import difflib
+import inspect
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: Config groups, each a folder of YAML files in ``noise2x/conf``.
+GROUPS = ("method", "net", "loss", "noise", "data", "trainer", "logger")
+#: Groups whose node is ``name`` plus the constructor parameters of a registered class.
+NAMED_GROUPS = ("method", "net", "loss", "noise")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: the message names the key and what to change."""
+
+
+@dataclass
+class DataSchema:
+    """``data``: where the images come from and how batches are made (see data/synthetic.yaml)."""
+
+    name: str = "synthetic"
+    root: str | None = None
+    val_root: str | None = None
+    val_count: int = 4
+    val_max_images: int | None = None
+    val_seed: int = 12345
+    mode: str = "n2n"
+    fixed_noise: bool = True
+    channels: int | None = None
+    patch_size: int = 64
+    batch_size: int = 8
+    samples_per_epoch: int | None = None
+    num_workers: int = 1
+
+
+@dataclass
+class TrainerSchema:
+    """``trainer``: the Lightning Trainer's settings that noise2x exposes."""
+
+    max_steps: int = 2000
+    accelerator: str = "auto"
+    devices: Any = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"
+    threads: int | None = None
+    log_every_n_steps: int = 50
+    checkpoint_every_n_steps: int = 200
+    val_every_n_steps: int | None = None
+    limit_val_batches: int | None = None
+    progress_bar: bool = True
+
+
+@dataclass
+class LoggerSchema:
+    """``logger``: which loggers write into the run directory."""
+
+    names: list[str] = field(default_factory=lambda: ["csv", "tensorboard"])
+    wandb_project: str = "noise2x"
+    wandb_mode: str = "offline"
+
+
+@dataclass
+class OptimSchema:
+    """``optim``: Adam and the Noise2Noise ramp-down of the learning rate."""
+
+    lr: float = 3e-4
+    beta1: float = 0.9
+    beta2: float = 0.99
+    eps: float = 1e-8
+    rampdown: float = 0.3
+
+
+@dataclass
+class RunSchema:
+    """``run``: where run directories are created."""
+
+    root: str = "runs"
+
+
+@dataclass
+class FixedSchema:
+    """Every node of the config except the named groups."""
+
+    seed: int = 0
+    data: DataSchema = field(default_factory=DataSchema)
+    trainer: TrainerSchema = field(default_factory=TrainerSchema)
+    logger: LoggerSchema = field(default_factory=LoggerSchema)
+    optim: OptimSchema = field(default_factory=OptimSchema)
+    run: RunSchema = field(default_factory=RunSchema)
+
+
+_CHOICES = {
+    "data.mode": ("n2n", "n2c"),
+    "data.name": ("synthetic",),
+    "trainer.accelerator": ("auto", "cpu", "cuda", "gpu"),
+    "trainer.precision": ("auto", "32-true", "bf16-mixed", "16-mixed"),
+}
+_LOGGERS = ("csv", "tensorboard", "wandb")
+
+
+def group_options(group: str) -> list[str]:
+    """Return the choices of config `group` (the YAML stems in ``noise2x/conf/<group>``).
+
+    Examples
+    --------
+    >>> "unet_n2n" in group_options("net")
+    True
+    """
+    folder = resources.files("noise2x") / "conf" / group
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _suggest(word: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _split_override(override: str) -> tuple[str, str]:
+    key, sep, value = override.partition("=")
+    if not sep or not key or key.startswith(("+", "~")):
+        raise ConfigError(
+            f"override {override!r} is not of the form key=value (adding or deleting keys "
+            "with + or ~ is not supported: every key is in the packaged config)"
+        )
+    return key.strip(), value
+
+
+def _check_override_keys(base: Any, overrides: list[str]) -> None:
+    """Raise ConfigError for an override whose key is not in `base` (a composed DictConfig)."""
+    from omegaconf import DictConfig
+
+    for override in overrides:
+        key, _ = _split_override(override)
+        if key in GROUPS:
+            continue
+        node, parts = base, key.split(".")
+        for depth, part in enumerate(parts):
+            if not isinstance(node, DictConfig) or part not in node:
+                where = ".".join(parts[:depth])
+                known = list(node.keys()) if isinstance(node, DictConfig) else []
+                if depth == 0:
+                    known += list(GROUPS)
+                hint = _suggest(part, known)
+                if hint:
+                    hint = hint.replace("'", "'" + (where + "." if where else ""), 1)
+                raise ConfigError(f"unknown config key {key!r}{hint}")
+            node = node[part]
+
+
+def _compose(overrides: list[str]) -> Any:
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module="noise2x.conf", version_base=None):
+            return compose(config_name="config", overrides=overrides)
+    except Exception as err:  # Hydra's parse and composition errors: say it in one line
+        if isinstance(err, ConfigError):
+            raise
+        text = " ".join(str(err).split())
+        raise ConfigError(f"cannot compose the config with {overrides}: {text}") from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def compose_config(overrides: typing.Sequence[str] = ()) -> dict:
+    """Compose the packaged config with Hydra-style overrides and validate it.
+
+    Parameters
+    ----------
+    overrides : sequence of str
+        ``key=value`` items, e.g. ``["net=resunet", "noise.sigma=50", "trainer.max_steps=10"]``;
+        a group name on the left selects a YAML file of that group.
+
+    Returns
+    -------
+    dict
+        The resolved, validated config as plain Python containers.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown group choice or key (with the closest known one), a value of the wrong
+        type, or a value outside its choices; the message names the key.
+
+    Examples
+    --------
+    >>> cfg = compose_config(["net=red30", "trainer.max_steps=5"])
+    >>> cfg["net"]["name"], cfg["trainer"]["max_steps"], cfg["optim"]["lr"]
+    ('red30', 5, 0.0003)
+    >>> compose_config(["trainer.max_stpes=5"])
+    Traceback (most recent call last):
+        ...
+    noise2x.train.config.ConfigError: unknown config key 'trainer.max_stpes'; did you mean \
+'trainer.max_steps'?
+    """
+    overrides = list(overrides)
+    choices = []
+    for override in overrides:
+        key, value = _split_override(override)
+        if key in GROUPS:
+            options = group_options(key)
+            if value not in options:
+                raise ConfigError(
+                    f"unknown {key} {value!r}{_suggest(value, options)} "
+                    f"(choices: {', '.join(options)})"
+                )
+            choices.append(override)
+    _check_override_keys(_compose(choices), overrides)
+    return validate_config(_compose(overrides))
+
+
+def validate_config(cfg: Any) -> dict:
+    """Check a composed config (DictConfig or dict) against the schemas; return a plain dict.
+
+    Raises
+    ------
+    ConfigError
+        As for `compose_config`.
+    """
+    from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not isinstance(cfg, DictConfig):
+        cfg = OmegaConf.create(cfg)
+    data = OmegaConf.to_container(cfg, resolve=True)
+    missing = [g for g in NAMED_GROUPS if g not in data]
+    if missing:
+        raise ConfigError(f"config has no {', '.join(missing)} node")
+    fixed = {k: v for k, v in data.items() if k not in NAMED_GROUPS}
+    try:
+        checked = OmegaConf.merge(OmegaConf.structured(FixedSchema), fixed)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "?"
+        text = str(err).splitlines()[0]
+        if "not in" in text:
+            parent = key.rpartition(".")[0]
+            node = OmegaConf.select(OmegaConf.structured(FixedSchema), parent) if parent else None
+            known = list(node.keys()) if node is not None else list(fixed)
+            leaf = key.rpartition(".")[2]
+            hint = _suggest(leaf, known).replace("'", "'" + (parent + "." if parent else ""), 1)
+            raise ConfigError(f"unknown config key {key!r}{hint}") from None
+        raise ConfigError(f"config key {key!r}: {text}") from None
+    result = OmegaConf.to_container(checked, resolve=True)
+    for key, allowed in _CHOICES.items():
+        group, leaf = key.split(".")
+        if result[group][leaf] not in allowed:
+            raise ConfigError(
+                f"config key {key!r} is {result[group][leaf]!r}; choices: {', '.join(allowed)}"
+            )
+    for name in result["logger"]["names"]:
+        if name not in _LOGGERS:
+            raise ConfigError(
+                f"config key 'logger.names' has unknown logger {name!r}{_suggest(name, _LOGGERS)}"
+            )
+    for group in NAMED_GROUPS:
+        result[group] = _check_named(group, data[group])
+    _check_ranges(result)
+    return result
+
+
+def _registered(group: str, name: str) -> Any:
+    if group == "method":
+        from noise2x.methods import METHODS as registry
+    elif group == "net":
+        from noise2x.nets import NETS as registry
+    elif group == "loss":
+        from noise2x.losses import LOSSES as registry
+    elif group == "noise":
+        from noise2x.noise import NOISES as registry
+    else:
+        raise ConfigError(f"{group!r} is not a named group")
+    try:
+        return registry.get(name)
+    except KeyError as err:
+        raise ConfigError(f"config key '{group}.name': {err.args[0]}") from None
+
+
+def _check_named(group: str, node: dict) -> dict:
+    """Check a ``{name, **params}`` node against the registered class's constructor."""
+    if not isinstance(node, dict) or "name" not in node:
+        raise ConfigError(f"config node {group!r} needs a 'name' key")
+    cls = _registered(group, node["name"])
+    if group == "method":  # a method's own parameters are the fields of its Config dataclass
+        target = cls.Config
+    else:
+        target = cls
+    signature = inspect.signature(target)
+    hints = typing.get_type_hints(target.__init__) if group != "method" else {}
+    if group == "method":
+        hints = typing.get_type_hints(target)
+    params = {k: v for k, v in node.items() if k != "name"}
+    accepted = [k for k in signature.parameters if k != "channels"]
+    for key, value in params.items():
+        if key not in accepted:
+            raise ConfigError(
+                f"unknown config key '{group}.{key}' for {group} {node['name']!r}"
+                f"{_suggest(key, accepted).replace(chr(39), chr(39) + group + '.', 1)} "
+                f"(accepted: {', '.join(accepted) or 'none'})"
+            )
+        if key in hints and not _is_instance(value, hints[key]):
+            raise ConfigError(
+                f"config key '{group}.{key}' must be {_type_name(hints[key])}, "
+                f"got {value!r} ({type(value).__name__})"
+            )
+    return dict(node)
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    """Is `value` (from YAML) acceptable for the annotation `hint`? Numbers may widen."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_instance(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is Path:
+        return isinstance(value, str | Path)
+    sequences = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
+    if origin in sequences or hint in (list, tuple):
+        if not isinstance(value, list | tuple):
+            return False
+        args = typing.get_args(hint)
+        if not args:
+            return True
+        if len(args) == 1 or (len(args) == 2 and args[1] is Ellipsis):
+            return all(_is_instance(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(_is_instance, value, args))
+    if origin is not None:
+        return isinstance(value, origin)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _check_ranges(cfg: dict) -> None:
+    positive = [
+        "data.patch_size",
+        "data.batch_size",
+        "trainer.max_steps",
+        "trainer.log_every_n_steps",
+        "trainer.checkpoint_every_n_steps",
+        "trainer.num_nodes",
+    ]
+    for key in positive:
+        group, leaf = key.split(".")
+        if cfg[group][leaf] < 1:
+            raise ConfigError(f"config key {key!r} must be >= 1, got {cfg[group][leaf]}")
+    if cfg["data"]["num_workers"] < 0:
+        raise ConfigError(
+            f"config key 'data.num_workers' must be >= 0, got {cfg['data']['num_workers']}"
+        )
+    if cfg["data"]["channels"] not in (None, 1, 3):
+        raise ConfigError(
+            f"config key 'data.channels' must be 1, 3 or null, got {cfg['data']['channels']}"
+        )
+    if not 0.0 <= cfg["optim"]["rampdown"] <= 1.0:
+        raise ConfigError("config key 'optim.rampdown' must be in [0, 1]")
+    if cfg["optim"]["lr"] <= 0:
+        raise ConfigError("config key 'optim.lr' must be > 0")
