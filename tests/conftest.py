@@ -42,3 +42,27 @@ def vgg_file(tmp_path_factory) -> Path:
     state["classifier.6.bias"] = torch.zeros(1000)
     torch.save(state, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory) -> Path:
+    """A grey U-Net (width 8) trained for 3 steps on Set12 crops: its last.ckpt."""
+    from noise2x.train.runs import train
+
+    root = tmp_path_factory.mktemp("runs")
+    result = train(
+        [
+            f"data.root={data_path('Set12')}",
+            "data.val_count=1",
+            "data.patch_size=32",
+            "data.batch_size=2",
+            "data.num_workers=0",
+            "net.width=8",
+            "trainer.max_steps=3",
+            "trainer.threads=1",
+            "trainer.progress_bar=false",
+            "logger=none",
+            f"run.root={root}",
+        ]
+    )
+    return result.last_checkpoint

@@ -524,3 +524,68 @@ def test_evaluate_json_writes_null_for_infinite_psnr(tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["psnr_db"] is None and rows[0]["ssim"] == pytest.approx(1.0)
+
+
+def test_train_reports_a_misspelt_key_in_one_line_with_exit_2(tmp_path):
+    result = run("train", "trainer.max_stpes=3", f"run.root={tmp_path}")
+    assert result.exit_code == 2
+    assert "did you mean 'trainer.max_steps'" in result.output
+    assert not list(tmp_path.iterdir())  # no run directory for a bad config
+
+
+def test_train_then_resume_from_the_cli(tmp_path):
+    root = data_path("Set12")
+    common = ["trainer.threads=1", "trainer.progress_bar=false"]
+    result = run(
+        "train",
+        "logger=none",
+        f"data.root={root}",
+        "data.val_count=1",
+        "data.patch_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "net.width=8",
+        "trainer.max_steps=2",
+        f"run.root={tmp_path}",
+        *common,
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "n2n").iterdir()
+    assert "denoise with: noise2x denoise --checkpoint" in result.output
+    again = run("train", "--resume", run_dir, "trainer.max_steps=4", *common)
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("4 steps")
+    refused = run("train", "--resume", run_dir, "trainer.max_steps=6", "net.width=16")
+    assert refused.exit_code == 2
+    assert "cannot change 'net.width' when resuming" in refused.output
+
+
+def test_evaluate_says_in_one_line_why_lpips_is_not_reported(tmp_path, monkeypatch):
+    import noise2x.metrics.lpips as lpips_module
+
+    monkeypatch.setattr(
+        lpips_module, "lpips_status", lambda net="alex": "LPIPS not reported: test reason"
+    )
+    _evaluate_fixture(tmp_path)
+    result = run("evaluate", "--reference", tmp_path / "clean", tmp_path / "den", "--json")
+    assert result.exit_code == 0
+    assert "LPIPS not reported: test reason" in result.stderr
+    assert all("lpips" not in row for row in json.loads(result.stdout))
+
+
+def test_evaluate_reports_lpips_when_it_can(tmp_path, monkeypatch):
+    import noise2x.metrics.lpips as lpips_module
+
+    monkeypatch.setattr(lpips_module, "lpips_status", lambda net="alex": None)
+    monkeypatch.setattr(  # a stand-in distance: the wiring, not the network, is tested here
+        lpips_module,
+        "lpips_or_none",
+        lambda a, b, net="alex": (((a - b) ** 2).mean(dim=(1, 2, 3)), None),
+    )
+    _evaluate_fixture(tmp_path)
+    table = run("evaluate", "--reference", tmp_path / "clean", tmp_path / "den")
+    assert table.exit_code == 0 and "LPIPS" in table.stdout
+    rows = json.loads(
+        run("evaluate", "--reference", tmp_path / "clean", tmp_path / "den", "--json").stdout
+    )
+    assert all(isinstance(row["lpips"], float) and row["lpips"] >= 0 for row in rows)

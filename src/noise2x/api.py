@@ -120,9 +120,10 @@ def denoise(
     normalize: str = "auto",
     device: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    checkpoint: str | None = None,
     **params,
 ) -> np.ndarray:
-    """Denoise one image or a stack of images with a single-image method.
+    """Denoise one image or a stack with a single-image method, or with a trained model.
 
     Parameters
     ----------
@@ -139,9 +140,13 @@ def denoise(
     device : {"auto", "cpu", "cuda"}
         Where to compute; "auto" picks CUDA when present.
     progress : callable (done_steps, total_steps) or None
-        Progress callback, forwarded to the method.
+        Progress callback, forwarded to the method (with `checkpoint`: called per frame).
+    checkpoint : str or Path or None
+        A ``noise2x train`` checkpoint (``.ckpt``): denoise with that trained net instead of
+        fitting `method`, tile by tile (see ``noise2x.ops.tiling.denoise_tiled``).
     **params
-        Method settings, e.g. ``steps=2000, seed=1`` (see ``ZSN2NConfig``).
+        Method settings, e.g. ``steps=2000, seed=1`` (see ``ZSN2NConfig``); with `checkpoint`,
+        ``tile`` and ``overlap`` (pixels; None chooses them from free memory).
 
     Returns
     -------
@@ -155,6 +160,8 @@ def denoise(
         `normalize` is not one of the three choices.
     KeyError
         If `method` is unknown.
+    FileNotFoundError
+        If `checkpoint` does not exist.
 
     Examples
     --------
@@ -173,6 +180,10 @@ def denoise(
     stack = _to_stack(noisy, channel_axis)
     if stack.shape[1] not in (1, 3):
         raise ValueError(f"expected 1 or 3 channels, got {stack.shape[1]} (shape {noisy.shape})")
+    if checkpoint is not None:
+        return _denoise_with_checkpoint(
+            noisy, stack, checkpoint, normalize, device, channel_axis, progress=progress, **params
+        )
     runner = build_method(method, **params)
     if not getattr(runner, "single_image", False):
         raise ValueError(f"method {method!r} trains on a dataset; use `noise2x train`")
@@ -181,4 +192,64 @@ def denoise(
     for frame in scale.forward(stack):
         result = runner.fit(torch.from_numpy(frame)[None], device=device, progress=progress)
         frames.append(result.denoised[0].cpu().numpy())
+    return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)
+
+
+_DENOISERS: dict = {}
+
+
+def _load_denoiser(checkpoint, device: str):
+    """Load (and cache, by path, modification time and device) a trained denoiser."""
+    from pathlib import Path
+
+    from noise2x.device import resolve_device
+    from noise2x.train.checkpoint import load_denoiser
+
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    key = (str(path.resolve()), path.stat().st_mtime_ns, str(resolve_device(device)))
+    if key not in _DENOISERS:
+        _DENOISERS.clear()
+        _DENOISERS[key] = load_denoiser(path, device=resolve_device(device))
+    return _DENOISERS[key]
+
+
+def _denoise_with_checkpoint(
+    noisy: np.ndarray,
+    stack: np.ndarray,
+    checkpoint,
+    normalize: str,
+    device: str,
+    channel_axis: int,
+    tile: int | None = None,
+    overlap: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Apply a trained net to each frame of `stack` (N, C, H, W), tile by tile."""
+    from noise2x.ops.tiling import denoise_tiled
+
+    denoiser = _load_denoiser(checkpoint, device)
+    if stack.shape[1] != denoiser.channels:
+        raise ValueError(
+            f"the image has {stack.shape[1]} channel(s) but the model in {checkpoint} was "
+            f"trained on {denoiser.channels}"
+        )
+    scale = _scale_for(stack, normalize)
+    frames = []
+    target = next(denoiser.net.parameters()).device
+    for i, frame in enumerate(scale.forward(stack)):
+        x = torch.from_numpy(np.ascontiguousarray(frame))[None].to(target)
+        with torch.inference_mode():
+            out = denoise_tiled(
+                denoiser,
+                x,
+                tile=tile,
+                overlap=overlap,
+                multiple=denoiser.size_multiple,
+                bytes_per_pixel=denoiser.bytes_per_pixel,
+            )
+        frames.append(out[0].float().clamp(0.0, 1.0).cpu().numpy())  # as zsn2n's clip=True
+        if progress is not None:
+            progress(i + 1, len(stack))
     return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)

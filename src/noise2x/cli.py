@@ -166,17 +166,44 @@ def denoise(
             "for PNG/JPEG inputs."
         ),
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A model trained by `noise2x train` (.ckpt) instead of --method."),
+    ] = None,
+    tile: Annotated[
+        int | None, typer.Option(min=16, help="Tile side in pixels (default: from free memory).")
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(min=0, help="Overlap of neighbouring tiles in pixels.")
+    ] = None,
 ) -> None:
-    """Denoise each image with a single-image method; outputs keep name, format and dtype.
+    """Denoise each image; outputs keep name, format and dtype.
 
-    A stack (multi-page TIFF, MRC with several sections) is denoised frame by frame. With
+    Without --checkpoint each image is denoised on its own by a single-image method
+    (--method); with --checkpoint by a trained model, tile by tile with blended seams. A stack
+    (multi-page TIFF, MRC with several sections) is read, denoised and written one frame at a
+    time (each frame scaled to [0, 1] on its own), so memory does not grow with its length. With
     ``--reference`` the summary gives PSNR (dB) and SSIM of the noisy input and of the written
     output, measured as ``noise2x evaluate`` does.
     """
     from noise2x import api
-    from noise2x.data.io import read_image, write_image
+    from noise2x.data.io import write_image
+    from noise2x.data.stream import StackReader
 
-    params = _method_params(method, preset, steps, seed)
+    if checkpoint is None:
+        if tile is not None or overlap is not None:
+            _usage_error("--tile and --overlap apply to --checkpoint models only")
+        params = _method_params(method, preset, steps, seed)
+    else:
+        if not checkpoint.is_file():
+            _usage_error(f"--checkpoint {checkpoint}: no such file")
+        if tile is not None and overlap is not None and overlap >= tile:
+            _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
+        params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
+        try:  # a file that is not a noise2x checkpoint stops the call before any image
+            api._load_denoiser(checkpoint, device)
+        except FILE_ERRORS as err:
+            _usage_error(_message(err))
     _check_device(device)
     _check_output_dtype(output_dtype)
     _check_output_folder(output)
@@ -192,17 +219,31 @@ def denoise(
             target = _target(output, path, output_dtype)
             try:
                 _claim(target, path, overwrite, written)
-                noisy, meta = read_image(path)
-                ref_path = _reference_for(reference, path, noisy.shape)
-                task = progress.add_task(path.name, total=None)
-                denoised = api.denoise(
-                    noisy,
-                    progress=lambda done, total, t=task: progress.update(
-                        t, completed=done, total=total
-                    ),
-                    **settings,
-                )
-                write_image(target, denoised, like=meta, overwrite=overwrite, dtype=output_dtype)
+                with StackReader(path) as reader:
+                    shape = (reader.n_frames, *reader.frame_shape)
+                    ref_path = _reference_for(
+                        reference, path, shape[1:] if shape[0] == 1 else shape
+                    )
+                    task = progress.add_task(path.name, total=None)
+                    if reader.n_frames == 1:
+                        denoised = api.denoise(
+                            reader.read_frame(0),
+                            progress=lambda done, total, t=task: progress.update(
+                                t, completed=done, total=total
+                            ),
+                            **settings,
+                        )
+                        write_image(
+                            target,
+                            denoised,
+                            like=reader.meta,
+                            overwrite=overwrite,
+                            dtype=output_dtype,
+                        )
+                    else:
+                        _denoise_stream(
+                            reader, target, overwrite, output_dtype, settings, progress, task
+                        )
                 written[target] = path
                 rows.append(_summary_row(path, target, ref_path))
             except FILE_ERRORS as err:
@@ -211,6 +252,25 @@ def denoise(
     _print_failures(failures)
     if failures or not files:
         raise typer.Exit(1)
+
+
+def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress, task) -> None:
+    """Denoise a stack frame by frame, writing each result as it comes (atomic at the end)."""
+    from noise2x import api
+    from noise2x.data.stream import StackWriter
+
+    progress.update(task, total=reader.n_frames)
+    with StackWriter(
+        target,
+        reader.meta,
+        reader.n_frames,
+        reader.frame_shape,
+        overwrite=overwrite,
+        dtype=output_dtype,
+    ) as writer:
+        for index, frame in enumerate(reader):
+            writer.write(api.denoise(frame, **settings))
+            progress.update(task, completed=index + 1)
 
 
 def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | None:
@@ -390,22 +450,35 @@ def evaluate(
         Path, typer.Option(help="Clean image, or folder matched by file stem (01.tif ~ 01.png).")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    lpips: Annotated[
+        bool, typer.Option(help="Also report LPIPS (AlexNet) where lpips and its weights are.")
+    ] = True,
 ) -> None:
-    """Print PSNR (dB) and SSIM of images against clean references.
+    """Print PSNR (dB), SSIM (and LPIPS where available) of images against clean references.
 
     uint8/uint16 files are compared on [0, 1]; other pixel types with the reference's
-    max - min as the data range (see ``noise2x.metrics.evaluate.evaluate_pairs``).
+    max - min as the data range (see ``noise2x.metrics.evaluate.evaluate_pairs``). LPIPS
+    needs the lpips package, torchvision and the AlexNet weights on disk; without them one
+    line on stderr says what is missing (nothing is downloaded, no random backbone is used).
     """
     from noise2x.metrics.evaluate import evaluate_pairs, format_table
+    from noise2x.metrics.lpips import lpips_status
 
     if not reference.exists():
         _usage_error(f"--reference {reference}: no such file or folder")
+    lpips_net = None
+    if lpips:
+        reason = lpips_status("alex")
+        if reason is None:
+            lpips_net = "alex"
+        else:
+            err_console.print(Text(reason), soft_wrap=True)
     failures: Failures = []
     files = _expand(images, failures)
     rows = []
     for ref_path, path in _match_each(reference, files, failures):
         try:
-            rows.extend(evaluate_pairs([(ref_path, path)]))
+            rows.extend(evaluate_pairs([(ref_path, path)], lpips_net=lpips_net))
         except FILE_ERRORS as err:
             _fail(failures, str(path), err)
     if as_json:

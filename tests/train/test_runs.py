@@ -92,8 +92,12 @@ def test_resume_continues_at_the_same_step_with_the_same_next_loss(tmp_path):
     (run_dir,) = [p for p in (tmp_path / "runs" / "n2n").iterdir() if p != complete.run_dir]
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 8  # the last checkpoint before the crash
+    logged = {f: f.read_bytes() for f in (run_dir / "csv").glob("*")}
     resumed = LossRecorder()
     second = train(resume=run_dir, callbacks=[resumed])
+    assert all(f.read_bytes() == data for f, data in logged.items())  # earlier logs are kept
+    if logged:
+        assert (run_dir / "csv-2" / "metrics.csv").is_file()
 
     assert second.run_dir == run_dir and second.steps == 24
     start = min(resumed.losses)

@@ -2,7 +2,9 @@
 
 The tensor functions take (B, C, H, W) and return one value per image, shape (B,); the
 ``*_np`` functions take one image and return a float. ``METRICS`` maps a name to the tensor
-function, ``metric(x, reference, data_range=1.0) -> Tensor (B,)``.
+function, ``metric(x, reference, data_range=1.0) -> Tensor (B,)``. LPIPS is optional (it
+needs the ``lpips`` package and pretrained weights on disk) and so is not in ``METRICS``:
+use :func:`lpips_or_none`, which returns the values or the one-line reason they are missing.
 
 Examples
 --------
@@ -14,11 +16,21 @@ Examples
 20.0
 """
 
+from noise2x.metrics.lpips import LPIPS, lpips_or_none, lpips_status
 from noise2x.metrics.psnr import psnr, psnr_np
 from noise2x.metrics.ssim import ssim, ssim_np
 from noise2x.registry import Registry
 
-__all__ = ["METRICS", "psnr", "psnr_np", "ssim", "ssim_np"]
+__all__ = [
+    "LPIPS",
+    "METRICS",
+    "lpips_or_none",
+    "lpips_status",
+    "psnr",
+    "psnr_np",
+    "ssim",
+    "ssim_np",
+]
 
 METRICS = Registry("metric")
 """Tensor metrics by name: ``"psnr"`` (dB) and ``"ssim"``."""

@@ -106,7 +106,9 @@ def _default_range(reference: np.ndarray, scale: float, path: Path) -> float:
 
 
 def evaluate_pairs(
-    pairs: Sequence[tuple[str | Path, str | Path]], data_range: float | None = None
+    pairs: Sequence[tuple[str | Path, str | Path]],
+    data_range: float | None = None,
+    lpips_net: str | None = None,
 ) -> list[dict]:
     """PSNR (dB) and SSIM of each (reference, image) file pair.
 
@@ -126,6 +128,10 @@ def evaluate_pairs(
         are kept unscaled, e.g. int16 MRC) the reference's ``max() - min()`` over the whole
         file, which depends on the image's content: pass `data_range` to compare numbers
         across files.
+    lpips_net : {"alex", "vgg", "squeeze"} or None
+        Also report LPIPS (``noise2x.metrics.lpips``) with this backbone, on images read on
+        [0, 1]; the row's ``lpips`` is None when LPIPS cannot be computed here
+        (``lpips_status`` says why).
 
     Returns
     -------
@@ -175,15 +181,29 @@ def evaluate_pairs(
         except ValueError as err:
             raise ValueError(f"{image_path} against {ref_path}: {err}") from err
         psnr_db, ssim = np.mean(np.array(scores), axis=0)
-        rows.append(
-            {
-                "reference": str(ref_path),
-                "image": str(image_path),
-                "psnr_db": float(psnr_db),
-                "ssim": float(ssim),
-            }
-        )
+        row = {
+            "reference": str(ref_path),
+            "image": str(image_path),
+            "psnr_db": float(psnr_db),
+            "ssim": float(ssim),
+        }
+        if lpips_net is not None:
+            row["lpips"] = _lpips(image, clean, lpips_net)
+        rows.append(row)
     return rows
+
+
+def _lpips(image: np.ndarray, clean: np.ndarray, net: str) -> float | None:
+    """Mean LPIPS over the frames of (C, H, W) or (N, C, H, W) arrays; None if unavailable."""
+    import torch
+
+    from noise2x.metrics.lpips import lpips_or_none
+
+    as_batch = (lambda a: a) if image.ndim == 4 else (lambda a: a[None])
+    values, _reason = lpips_or_none(
+        torch.from_numpy(as_batch(image)), torch.from_numpy(as_batch(clean)), net=net
+    )
+    return None if values is None else float(values.mean())
 
 
 def _number(value: float, digits: int) -> str:
@@ -193,7 +213,8 @@ def _number(value: float, digits: int) -> str:
 def format_table(rows: Sequence[dict]) -> str:
     """Lay out evaluation rows as a plain-text table with a mean row.
 
-    Columns: image, reference, PSNR (dB) with 2 decimals, SSIM with 4 decimals. The last row is
+    Columns: image, reference, PSNR (dB) with 2 decimals, SSIM with 4 decimals, and LPIPS
+    with 4 decimals when a row has it (lower is better). The last row is
     the plain mean over rows (a single ``inf`` PSNR makes the PSNR mean ``inf``). The text has
     no markup; print it with ``print`` or ``console.print(text, markup=False)`` (file names
     may contain square brackets).
@@ -230,21 +251,34 @@ def format_table(rows: Sequence[dict]) -> str:
     """
     if not rows:
         raise ValueError("format_table needs at least one row, got none")
-    psnr_mean = float(np.mean([row["psnr_db"] for row in rows]))
-    ssim_mean = float(np.mean([row["ssim"] for row in rows]))
-    body = [
-        [row["image"], row["reference"], _number(row["psnr_db"], 2), _number(row["ssim"], 4)]
-        for row in rows
-    ]
+    with_lpips = any(row.get("lpips") is not None for row in rows)
+    header = ["image", "reference", "PSNR (dB)", "SSIM"] + (["LPIPS"] if with_lpips else [])
+
+    def cells(row: dict) -> list[str]:
+        out = [row["image"], row["reference"], _number(row["psnr_db"], 2), _number(row["ssim"], 4)]
+        if with_lpips:
+            value = row.get("lpips")
+            out.append("n/a" if value is None else _number(value, 4))
+        return out
+
+    body = [cells(row) for row in rows]
     label = f"mean ({len(rows)} image{'s' if len(rows) != 1 else ''})"
-    mean = [label, "", _number(psnr_mean, 2), _number(ssim_mean, 4)]
-    header = ["image", "reference", "PSNR (dB)", "SSIM"]
-    widths = [max(len(line[i]) for line in [header, *body, mean]) for i in range(4)]
+    mean = {
+        "image": label,
+        "reference": "",
+        "psnr_db": float(np.mean([row["psnr_db"] for row in rows])),
+        "ssim": float(np.mean([row["ssim"] for row in rows])),
+    }
+    if with_lpips:
+        values = [row["lpips"] for row in rows if row.get("lpips") is not None]
+        mean["lpips"] = float(np.mean(values))
+    mean = cells(mean)
+    widths = [max(len(line[i]) for line in [header, *body, mean]) for i in range(len(header))]
     rule = ["-" * w for w in widths]
 
     def line(cells: list[str]) -> str:
         text = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
-        text += [cells[2].rjust(widths[2]), cells[3].rjust(widths[3])]
+        text += [c.rjust(w) for c, w in zip(cells[2:], widths[2:], strict=True)]
         return "  ".join(text).rstrip()
 
     return "\n".join(line(cells) for cells in [header, rule, *body, rule, mean])

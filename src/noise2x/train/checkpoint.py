@@ -32,6 +32,9 @@ class Denoiser:
         Global training step of the checkpoint.
     size_multiple : int
         H and W the net pads to internally (tiles are made multiples of it).
+    bytes_per_pixel : float
+        Peak memory of one forward pass per input pixel per image, in bytes (the net's
+        ``peak_bytes_per_pixel``; 1600, the Noise2Noise U-Net's, when the net does not say).
     """
 
     net: nn.Module
@@ -40,6 +43,7 @@ class Denoiser:
     channels: int
     step: int
     size_multiple: int
+    bytes_per_pixel: float = 1600.0
 
     def __call__(self, noisy: torch.Tensor) -> torch.Tensor:
         """Denoise (B, C, H, W) float32 images on the net's device; same shape."""
@@ -106,4 +110,5 @@ def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoi
         channels=channels,
         step=int(checkpoint.get("global_step", 0)),
         size_multiple=int(getattr(net, "size_multiple", 1)),
+        bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
     )

@@ -48,8 +48,8 @@ def n2n_rampdown(step: int, total_steps: int, rampdown: float = 0.3) -> float:
 
     Examples
     --------
-    >>> [round(n2n_rampdown(s, 10), 3) for s in (0, 6, 7, 8, 9, 10)]
-    [1.0, 1.0, 1.0, 0.562, 0.062, 0.0]
+    >>> [round(n2n_rampdown(s, 10), 2) for s in (0, 6, 7, 8, 9, 10)]
+    [1.0, 1.0, 1.0, 0.56, 0.06, 0.0]
     """
     start = total_steps * (1.0 - rampdown)
     if rampdown <= 0 or step < start:
@@ -87,7 +87,9 @@ class DenoiserModule(pl.LightningModule):
     run_dir : str or None
         Where sample images are written (``samples/step-NNNNNNN.png``); None writes none.
 
-    Logged keys: ``train/loss``, ``val/psnr_db``, ``val/ssim``, ``lr``.
+    Logged keys: ``train/loss``, ``val/psnr_db``, ``val/ssim``, ``lr``, and ``val/lpips``
+    where the lpips package, torchvision and the AlexNet weights are installed (otherwise one
+    line says which is missing; nothing is downloaded).
     """
 
     def __init__(self, config: dict, run_dir: str | None = None) -> None:
@@ -110,6 +112,19 @@ class DenoiserModule(pl.LightningModule):
         self.channels_last = precision.startswith("bf16") and self.device.type == "cpu"
         if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
+
+    def on_validation_start(self) -> None:
+        """Decide once whether LPIPS can be reported; say in one line why not otherwise."""
+        if hasattr(self, "lpips_net"):
+            return
+        from lightning.pytorch.utilities import rank_zero_info
+
+        from noise2x.metrics.lpips import lpips_status
+
+        reason = lpips_status("alex")
+        self.lpips_net = "alex" if reason is None else None
+        if reason is not None:
+            rank_zero_info(reason)
 
     def _layout(self, x: Tensor) -> Tensor:
         if getattr(self, "channels_last", False):
@@ -139,6 +154,12 @@ class DenoiserModule(pl.LightningModule):
         denoised = self(noisy).float().clamp(0.0, 1.0)
         self.log("val/psnr_db", psnr(denoised, clean).mean(), sync_dist=True, prog_bar=True)
         self.log("val/ssim", ssim(denoised, clean).mean(), sync_dist=True)
+        if getattr(self, "lpips_net", None) is not None:
+            from noise2x.metrics.lpips import lpips_or_none
+
+            values, _ = lpips_or_none(denoised, clean.float(), net=self.lpips_net)
+            if values is not None:
+                self.log("val/lpips", values.mean(), sync_dist=True)
         if batch_idx == 0 and self.trainer.is_global_zero:
             self._log_sample(noisy[0], denoised[0], clean[0])
 

@@ -142,13 +142,23 @@ def _channels_of(config: dict) -> int:
     return int(array.shape[-3])
 
 
+def _free_csv_version(run_dir: Path) -> str:
+    """Return "csv", or "csv-2", "csv-3"... on resume: Lightning's CSVLogger would otherwise
+    delete the metrics.csv of the earlier part of the run."""
+    version, k = "csv", 1
+    while (run_dir / version).exists() and any((run_dir / version).iterdir()):
+        k += 1
+        version = f"csv-{k}"
+    return version
+
+
 def _loggers(config: dict, run_dir: Path) -> list:
     from lightning.pytorch import loggers
 
     result = []
     for name in config["logger"]["names"]:
         if name == "csv":
-            result.append(loggers.CSVLogger(run_dir, name="", version="csv"))
+            result.append(loggers.CSVLogger(run_dir, name="", version=_free_csv_version(run_dir)))
         elif name == "tensorboard":
             result.append(loggers.TensorBoardLogger(run_dir, name="", version="tensorboard"))
         elif name == "wandb":
