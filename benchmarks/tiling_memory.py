@@ -43,7 +43,7 @@ RESULTS = HERE / "results"
 
 
 def mosaic(height: int, width: int, seed: int) -> np.ndarray:
-    """A (height, width) float image in [0, 1]: Set12 images, mirrored, with noise."""
+    """Return a noisy (height, width) float image in [0, 1] tiled from Set12 images."""
     from noise2x.data.io import read_image
 
     tiles = [read_image(p)[0][0] for p in sorted((DATA / "Set12").glob("*.png"))[:7]]

@@ -143,8 +143,7 @@ def _channels_of(config: dict) -> int:
 
 
 def _free_csv_version(run_dir: Path) -> str:
-    """Return "csv", or "csv-2", "csv-3"... on resume: Lightning's CSVLogger would otherwise
-    delete the metrics.csv of the earlier part of the run."""
+    """Return "csv", or on resume "csv-2", "csv-3"... (Lightning would delete the old CSV)."""
     version, k = "csv", 1
     while (run_dir / version).exists() and any((run_dir / version).iterdir()):
         k += 1
