@@ -125,3 +125,20 @@ def test_cli_stack_output_is_not_overwritten_without_overwrite(tmp_path, trained
     result = run("denoise", movie, "-o", tmp_path / "out", "--checkpoint", trained_checkpoint)
     assert result.exit_code == 1 and "--overwrite" in result.output
     assert (tmp_path / "out" / "movie.tif").read_bytes() == b"keep me"
+
+
+def test_cli_keeps_an_int16_mrc_rectangular_micrograph_int16(tmp_path, trained_checkpoint):
+    import mrcfile
+
+    micrograph = tmp_path / "mic.mrc"
+    data = np.random.default_rng(5).normal(0.0, 300.0, (90, 130)).round().astype(np.int16)
+    with mrcfile.new(micrograph) as mrc:
+        mrc.set_data(data)
+        mrc.voxel_size = 0.83
+    args = ("--checkpoint", trained_checkpoint, "--tile", 64, "--overlap", 16)
+    result = run("denoise", micrograph, "-o", tmp_path / "out", *args)
+    assert result.exit_code == 0, result.output
+    with mrcfile.open(tmp_path / "out" / "mic.mrc") as mrc:
+        assert mrc.data.dtype == np.int16 and mrc.data.shape == (90, 130)
+        assert mrc.header.mode == 1 and np.isclose(float(mrc.voxel_size.x), 0.83)
+        assert mrc.data.std() < data.std()  # smoothed, on the input's own scale

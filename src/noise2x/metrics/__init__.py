@@ -5,6 +5,8 @@ The tensor functions take (B, C, H, W) and return one value per image, shape (B,
 function, ``metric(x, reference, data_range=1.0) -> Tensor (B,)``. LPIPS is optional (it
 needs the ``lpips`` package and pretrained weights on disk) and so is not in ``METRICS``:
 use :func:`lpips_or_none`, which returns the values or the one-line reason they are missing.
+:func:`frc` and :func:`frc_resolution` (``noise2x.metrics.frc``) need no clean image: the
+Fourier ring correlation of two noisy halves of one scene and its 1/7-threshold resolution.
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 20.0
 """
 
+from noise2x.metrics.frc import frc, frc_resolution
 from noise2x.metrics.lpips import LPIPS, lpips_or_none, lpips_status
 from noise2x.metrics.psnr import psnr, psnr_np
 from noise2x.metrics.ssim import ssim, ssim_np
@@ -24,6 +27,8 @@ from noise2x.registry import Registry
 __all__ = [
     "LPIPS",
     "METRICS",
+    "frc",
+    "frc_resolution",
     "lpips_or_none",
     "lpips_status",
     "psnr",

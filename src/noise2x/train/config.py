@@ -16,6 +16,7 @@ Hydra and OmegaConf are imported here only; ``import noise2x`` does not load the
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import difflib
 import inspect
 import types
@@ -52,6 +53,63 @@ class DataSchema:
     batch_size: int = 8
     samples_per_epoch: int | None = None
     num_workers: int = 1
+
+
+@dataclass
+class PairsDataSchema:
+    """``data=pairs``: two folders of noisy images matched by file name (data/pairs.yaml)."""
+
+    name: str = "pairs"
+    a: str | None = None
+    b: str | None = None
+    val_count: int = 4
+    normalize: str = "auto"
+    channels: int | None = None
+    patch_size: int = 64
+    batch_size: int = 8
+    samples_per_epoch: int | None = None
+    num_workers: int = 1
+
+
+@dataclass
+class FramesDataSchema:
+    """``data=frames``: a folder of movies, split into even/odd frames (data/frames.yaml)."""
+
+    name: str = "frames"
+    root: str | None = None
+    window: int | None = None
+    val_count: int = 1
+    normalize: str = "auto"
+    channels: int | None = None
+    patch_size: int = 64
+    batch_size: int = 8
+    samples_per_epoch: int | None = None
+    num_workers: int = 1
+
+
+@dataclass
+class CapturesDataSchema:
+    """``data=captures``: a folder per field of view of repeated captures (data/captures.yaml)."""
+
+    name: str = "captures"
+    root: str | None = None
+    fields: list[str] | None = None
+    val_count: int = 4
+    normalize: str = "auto"
+    channels: int | None = None
+    patch_size: int = 64
+    batch_size: int = 8
+    samples_per_epoch: int | None = None
+    num_workers: int = 1
+
+
+#: The schema of the ``data`` node for each ``data.name``.
+DATA_SCHEMAS: dict[str, type] = {
+    "synthetic": DataSchema,
+    "pairs": PairsDataSchema,
+    "frames": FramesDataSchema,
+    "captures": CapturesDataSchema,
+}
 
 
 @dataclass
@@ -113,7 +171,8 @@ class FixedSchema:
 
 _CHOICES = {
     "data.mode": ("n2n", "n2c"),
-    "data.name": ("synthetic",),
+    "data.name": tuple(DATA_SCHEMAS),
+    "data.normalize": ("auto", "minmax", "none"),
     "trainer.accelerator": ("auto", "cpu", "cuda", "gpu"),
     "trainer.precision": ("auto", "32-true", "bf16-mixed", "16-mixed"),
 }
@@ -251,14 +310,15 @@ def validate_config(cfg: Any) -> dict:
     if missing:
         raise ConfigError(f"config has no {', '.join(missing)} node")
     fixed = {k: v for k, v in data.items() if k not in NAMED_GROUPS}
+    schema = _fixed_schema(fixed)
     try:
-        checked = OmegaConf.merge(OmegaConf.structured(FixedSchema), fixed)
+        checked = OmegaConf.merge(OmegaConf.structured(schema), fixed)
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "?"
         text = str(err).splitlines()[0]
         if "not in" in text:
             parent = key.rpartition(".")[0]
-            node = OmegaConf.select(OmegaConf.structured(FixedSchema), parent) if parent else None
+            node = OmegaConf.select(OmegaConf.structured(schema), parent) if parent else None
             known = list(node.keys()) if node is not None else list(fixed)
             leaf = key.rpartition(".")[2]
             hint = _suggest(leaf, known).replace("'", "'" + (parent + "." if parent else ""), 1)
@@ -267,7 +327,7 @@ def validate_config(cfg: Any) -> dict:
     result = OmegaConf.to_container(checked, resolve=True)
     for key, allowed in _CHOICES.items():
         group, leaf = key.split(".")
-        if result[group][leaf] not in allowed:
+        if leaf in result[group] and result[group][leaf] not in allowed:
             raise ConfigError(
                 f"config key {key!r} is {result[group][leaf]!r}; choices: {', '.join(allowed)}"
             )
@@ -280,6 +340,25 @@ def validate_config(cfg: Any) -> dict:
         result[group] = _check_named(group, data[group])
     _check_ranges(result)
     return result
+
+
+def _fixed_schema(fixed: dict) -> type:
+    """Return FixedSchema with the ``data`` schema of ``data.name`` (synthetic if unset)."""
+    node = fixed.get("data")
+    name = node.get("name", "synthetic") if isinstance(node, dict) else "synthetic"
+    if name not in DATA_SCHEMAS:
+        raise ConfigError(
+            f"config key 'data.name' is {name!r}{_suggest(str(name), DATA_SCHEMAS)} "
+            f"(choices: {', '.join(DATA_SCHEMAS)})"
+        )
+    if DATA_SCHEMAS[name] is DataSchema:
+        return FixedSchema
+    schema = DATA_SCHEMAS[name]
+    return dataclasses.make_dataclass(
+        f"FixedSchema_{name}",
+        [("data", schema, field(default_factory=schema))],
+        bases=(FixedSchema,),
+    )
 
 
 def _registered(group: str, name: str) -> Any:
@@ -385,6 +464,14 @@ def _check_ranges(cfg: dict) -> None:
     if cfg["data"]["channels"] not in (None, 1, 3):
         raise ConfigError(
             f"config key 'data.channels' must be 1, 3 or null, got {cfg['data']['channels']}"
+        )
+    if cfg["data"]["name"] != "synthetic" and cfg["data"]["val_count"] < 1:
+        raise ConfigError(
+            f"config key 'data.val_count' must be >= 1, got {cfg['data']['val_count']}"
+        )
+    if cfg["data"].get("window") is not None and cfg["data"]["window"] < 2:
+        raise ConfigError(
+            f"config key 'data.window' must be >= 2 or null, got {cfg['data']['window']}"
         )
     if not 0.0 <= cfg["optim"]["rampdown"] <= 1.0:
         raise ConfigError("config key 'optim.rampdown' must be in [0, 1]")

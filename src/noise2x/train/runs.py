@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,7 +133,14 @@ def _resume_config(run_dir: Path, overrides: Sequence[str]) -> dict:
 
 
 def _channels_of(config: dict) -> int:
-    """Return data.channels, or the channel count of the first training image."""
+    """Return data.channels, or the channel count of the first training image.
+
+    Real data (pairs, movies, captures) is checked here, before any run directory exists.
+    """
+    if config["data"]["name"] != "synthetic":
+        from noise2x.train.datamodule_real import check_data
+
+        return check_data(config["data"])
     if config["data"]["channels"] is not None:
         return config["data"]["channels"]
     from noise2x.data.io import read_image
@@ -270,6 +278,7 @@ def train(
         config["data"]["channels"] = _channels_of(config)
         run_dir, ckpt_path = new_run_dir(config["run"]["root"], config["method"]["name"]), None
         _save_config(run_dir / "config.yaml", config)
+    _lightning_logs_to_current_stderr()
     threads = torch.get_num_threads()
     if config["trainer"]["threads"]:
         torch.set_num_threads(config["trainer"]["threads"])
@@ -279,11 +288,30 @@ def train(
         torch.set_num_threads(threads)
 
 
+def _lightning_logs_to_current_stderr() -> None:
+    """Point Lightning's console handlers whose stream was closed at today's sys.stderr.
+
+    Lightning and torchmetrics bind their handlers to the sys.stderr of their import; in one
+    process that calls `train` several times (a notebook, the in-process CLI tests) that
+    stream may have been replaced and closed since, and every message would become a
+    "--- Logging error ---".
+    """
+    import logging
+
+    packages = {"lightning", "lightning_fabric", "pytorch_lightning", "torchmetrics"}
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.split(".")[0] not in packages or not isinstance(logger, logging.Logger):
+            continue
+        for handler in logger.handlers:
+            stream = getattr(handler, "stream", None)
+            if type(handler) is logging.StreamHandler and getattr(stream, "closed", False):
+                handler.stream = sys.stderr
+
+
 def _fit(config: dict, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence) -> TrainResult:
-    from noise2x.train.datamodule import SyntheticDataModule
     from noise2x.train.module import DenoiserModule
 
-    data = SyntheticDataModule(config)
+    data = _datamodule(config)
     data.setup("fit")
     module = DenoiserModule(config, run_dir=str(run_dir))
     world = int(config["trainer"]["num_nodes"]) * _device_count(config["trainer"]["devices"])
@@ -304,6 +332,21 @@ def _fit(config: dict, run_dir: Path, ckpt_path: Path | None, callbacks: Sequenc
         val_ssim=float(metrics["val/ssim"]) if "val/ssim" in metrics else None,
         seconds=seconds,
     )
+
+
+def _datamodule(config: dict):
+    """Return the LightningDataModule of ``data.name``."""
+    name = config["data"]["name"]
+    if name == "synthetic":
+        from noise2x.train.datamodule import SyntheticDataModule
+
+        return SyntheticDataModule(config)
+    elif name in ("pairs", "frames", "captures"):
+        from noise2x.train.datamodule_real import RealDataModule
+
+        return RealDataModule(config)
+    else:
+        raise ConfigError(f"unknown data.name {name!r}")
 
 
 def _device_count(devices: object) -> int:
