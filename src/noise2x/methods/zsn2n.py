@@ -20,7 +20,15 @@ Deliberate departures from the paper's code, each measured in ``benchmarks/zsn2n
   2000-step cosine decay 0.06-0.21 dB on Set12 images 01, 02 and 05 at sigma=25
   (``benchmarks/zsn2n_schedules.py``, log in ``benchmarks/results/zsn2n_schedules.log``).
 - The pair downsampler is strided slicing (exactly the paper's fixed 2x2 kernels).
-- Odd H or W is reflect-padded by one pixel for training; denoising runs on the original size.
+- The downsampler can be changed (``downsampler``, a name in
+  ``noise2x.ops.downsamplers.DOWNSAMPLERS``); the default, ``"diagonal"``, is the paper's and
+  gives the same results as before the setting existed. A random downsampler draws afresh at
+  every step from a generator seeded by ``seed``, and within a step the *same* draw splits the
+  noisy image y and the denoised g(y) of the consistency term, as Neighbor2Neighbor does (for
+  stochastic pooling: the same pixel positions, drawn from y's values), so that
+  g(D1(y)) and D1(g(y)) compare the same sub-sampling.
+- H or W that is not a multiple of the downsampler's cell (2, or 3 for ``cross_corners``) is
+  reflect-padded to the next multiple for training; denoising runs on the original size.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from noise2x.device import resolve_device
 from noise2x.methods.base import METHODS, Batch
 from noise2x.nets.base import init_weights
 from noise2x.nets.zsn2n_cnn import ZSN2NNet
-from noise2x.ops.downsample import pair_downsample
+from noise2x.ops.downsamplers import DOWNSAMPLERS, PairDownsampler, pair_downsample
 
 Precision = Literal["auto", "fp32", "bf16"]
 
@@ -51,7 +59,8 @@ def zsn2n_loss(
 ) -> Tensor:
     """Zero-Shot Noise2Noise loss: residual term plus consistency term.
 
-    With D1, D2 the pair downsampler and g(x) = x - f(x) the denoiser::
+    With D1, D2 the pair downsampler (one fixed draw of it, applied to y and to g(y)) and
+    g(x) = x - f(x) the denoiser::
 
         residual    = 1/2 [MSE(D1(y), g(D2(y))) + MSE(D2(y), g(D1(y)))]
         consistency = 1/2 [MSE(g(D1(y)), D1(g(y))) + MSE(g(D2(y)), D2(g(y)))]
@@ -61,10 +70,12 @@ def zsn2n_loss(
     ----------
     net : nn.Module
         Maps (B, C, H, W) to the predicted noise of the same shape.
-    noisy : Tensor, shape (B, C, H, W), float32, H and W even
+    noisy : Tensor, shape (B, C, H, W), float32, H and W multiples of the downsampler's cell
         The noisy image(s).
-    downsample : callable
-        The pair downsampler (D1, D2); the paper's fixed diagonal pair by default.
+    downsample : callable (Tensor (B, C, H, W)) -> (D1, D2)
+        The pair downsampler; the paper's fixed diagonal pair by default. For a random
+        downsampler pass one draw, ``DOWNSAMPLERS.get(name).draw(noisy, generator)``, so that
+        y and g(y) are split alike.
 
     Returns
     -------
@@ -74,7 +85,7 @@ def zsn2n_loss(
     Raises
     ------
     ValueError
-        If H or W is odd (from ``pair_downsample``).
+        If H or W is not a multiple of the downsampler's cell (from the downsampler).
 
     References
     ----------
@@ -126,7 +137,10 @@ class ZSN2NConfig:
     clip : bool
         Clamp the denoised image to [0, 1] (the paper does).
     seed : int
-        Seeds the network's initial weights.
+        Seeds the network's initial weights and the draws of a random downsampler.
+    downsampler : str
+        Name of the pair downsampler in ``noise2x.ops.downsamplers.DOWNSAMPLERS`` (the paper:
+        "diagonal"; see ``noise2x list``).
     """
 
     steps: int = 2000
@@ -138,6 +152,7 @@ class ZSN2NConfig:
     channels_last: bool = True
     clip: bool = True
     seed: int = 0
+    downsampler: str = "diagonal"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -154,6 +169,12 @@ class ZSN2NConfig:
             )
         if self.width < 1:
             raise ValueError(f"zsn2n: width must be >= 1, got {self.width}")
+        if not isinstance(self.downsampler, str):
+            raise ValueError(f"zsn2n: downsampler must be a name, got {self.downsampler!r}")
+        try:
+            DOWNSAMPLERS.get(self.downsampler)
+        except KeyError as err:
+            raise ValueError(f"zsn2n: {err.args[0]}") from None
 
     @classmethod
     def paper(cls, **overrides) -> ZSN2NConfig:
@@ -226,6 +247,12 @@ class ZeroShotNoise2Noise:
                 f"zsn2n: unknown setting(s) {sorted(unknown)}; known: {sorted(asdict(config))}"
             )
         self.config = replace(config, **overrides)
+        self._generator = torch.Generator().manual_seed(self.config.seed)
+
+    @property
+    def downsampler(self) -> PairDownsampler:
+        """The pair downsampler named by ``config.downsampler``."""
+        return DOWNSAMPLERS.get(self.config.downsampler)
 
     def default_net(self, channels: int) -> nn.Module:
         """Return the paper's CNN for `channels` channels, seeded by ``config.seed``."""
@@ -233,8 +260,14 @@ class ZeroShotNoise2Noise:
         return init_weights(net, torch.Generator().manual_seed(self.config.seed))
 
     def training_loss(self, net: nn.Module, batch: Batch, step: int) -> Tensor:
-        """Return the ZS-N2N loss of ``batch.noisy`` (H and W even); `step` is unused."""
-        return zsn2n_loss(net, batch.noisy)
+        """Return the ZS-N2N loss of ``batch.noisy``; `step` is unused.
+
+        H and W must be multiples of the downsampler's cell (even; 3 for ``cross_corners``).
+        A random downsampler draws from the method's own generator (seeded by
+        ``config.seed`` when the method is built), one draw per call.
+        """
+        split = self.downsampler.draw(batch.noisy, self._generator)
+        return zsn2n_loss(net, batch.noisy, split)
 
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
         """Return y - f(y), clamped to [0, 1] when ``config.clip``; shape (B, C, H, W)."""
@@ -256,7 +289,8 @@ class ZeroShotNoise2Noise:
         Parameters
         ----------
         noisy : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
-            One noisy image; H, W >= 2. Odd sizes are reflect-padded for training only.
+            One noisy image; H, W >= 2. Sizes that are not a multiple of the downsampler's
+            cell are reflect-padded for training only.
         reference : Tensor or None, shape (1, C, H, W)
             A clean image, used only to log PSNR every `log_every` steps.
         device : str or torch.device or None
@@ -293,7 +327,9 @@ class ZeroShotNoise2Noise:
         start = time.perf_counter()
         dev = resolve_device(device)
         image = noisy.to(dev, torch.float32)
-        train_image = _pad_to_even(image)
+        downsampler = self.downsampler
+        train_image = _pad_to_multiple(image, downsampler.cell)
+        generator = torch.Generator(device=dev).manual_seed(cfg.seed)  # random downsamplers
         net = self.default_net(image.shape[1]).to(dev)
         if self._use_channels_last(dev):
             net = net.to(memory_format=torch.channels_last)
@@ -305,8 +341,9 @@ class ZeroShotNoise2Noise:
         ref = reference.to(dev, torch.float32) if reference is not None else None
         autocast = self._autocast(dev)
         for step in range(cfg.steps):
+            split = downsampler.draw(train_image, generator)  # fresh draw, same for y and g(y)
             with autocast:
-                loss = zsn2n_loss(net, train_image)
+                loss = zsn2n_loss(net, train_image, split)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -350,8 +387,8 @@ class ZeroShotNoise2Noise:
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.steps)
 
 
-def _pad_to_even(image: Tensor) -> Tensor:
-    pad_h, pad_w = image.shape[-2] % 2, image.shape[-1] % 2
+def _pad_to_multiple(image: Tensor, multiple: int) -> Tensor:
+    pad_h, pad_w = -image.shape[-2] % multiple, -image.shape[-1] % multiple
     if pad_h or pad_w:
         return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect")
     return image
