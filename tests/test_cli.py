@@ -76,7 +76,8 @@ def _hidden_files(folder: Path) -> list[Path]:
 def test_help_lists_every_command():
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("denoise", "add-noise", "evaluate", "demo", "list"):
+    commands = ("denoise", "add-noise", "evaluate", "demo", "list", "train", "split-frames")
+    for command in (*commands, "finetune"):
         assert command in result.stdout
 
 
@@ -87,6 +88,34 @@ def test_list_prints_every_registered_method_net_and_noise():
     assert lines["methods"].split(", ") == METHODS.names()
     assert lines["nets"].split(", ") == NETS.names()
     assert lines["noise"].split(", ") == NOISES.names()
+    from noise2x.ops.downsamplers import DOWNSAMPLERS
+
+    assert lines["downsamplers"].split(", ") == DOWNSAMPLERS.names()
+
+
+def test_denoise_with_another_pair_downsampler(tmp_path):
+    image = tmp_path / "img.png"
+    rng = np.random.default_rng(0)
+    write_image(image, np.clip(0.5 + 0.1 * rng.standard_normal((1, 24, 30)), 0, 1))
+    out = tmp_path / "out"
+    result = run("denoise", image, "-o", out, "--steps", 3, "--downsampler", "random_neighbor")
+    assert result.exit_code == 0, result.output
+    assert (out / "img.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--downsampler", "diagonl"), "did you mean 'diagonal'"),
+        (("--downsampler", "diagonal", "--checkpoint", "x.ckpt"), "not --checkpoint"),
+    ],
+)
+def test_a_bad_downsampler_option_exits_2(tmp_path, args, problem):
+    image = tmp_path / "img.png"
+    write_image(image, np.zeros((1, 8, 8), np.float32))
+    result = run("denoise", image, "-o", tmp_path / "out", *args)
+    assert result.exit_code == 2
+    assert problem in result.output.lower()
 
 
 def test_main_help_exits_zero(capsys):

@@ -1,0 +1,22 @@
+"""The ``noise2x`` command line.
+
+Commands: denoise, train, split-frames, finetune, add-noise, evaluate, demo, list; one module
+per group (``denoising``, ``training``, ``evaluation``, ``misc``), shared pieces in ``common``.
+
+Every command that takes many files processes each one independently: a bad file gets one
+line on stderr naming it and the problem, the others are still processed, the summary lists
+the failures and the exit code is 1. A bad option (unknown method, noise model, parameter,
+device or output dtype) is one line and exit code 2, before any file is touched. Nothing is
+overwritten without ``--overwrite``; files are written atomically by ``noise2x.data.io``.
+"""
+
+from noise2x.cli import denoising, evaluation, misc, training  # noqa: F401 (registers the commands)
+from noise2x.cli.common import app
+from noise2x.cli.training import finetune_cmd
+
+__all__ = ["app", "finetune_cmd", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (the ``noise2x`` console script and ``python -m noise2x``)."""
+    app(args=argv, prog_name="noise2x")

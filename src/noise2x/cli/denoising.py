@@ -1,0 +1,258 @@
+"""``noise2x denoise``: a single-image method or a trained checkpoint, file by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from noise2x.cli.common import (
+    FILE_ERRORS,
+    USER_ERRORS,
+    Failures,
+    _check_device,
+    _check_output_dtype,
+    _check_output_folder,
+    _claim,
+    _expand,
+    _fail,
+    _message,
+    _number,
+    _plain_table,
+    _print_failures,
+    _print_plain,
+    _progress,
+    _target,
+    _usage_error,
+    app,
+)
+
+
+@app.command()
+def denoise(
+    inputs: Annotated[list[Path], typer.Argument(help="Noisy images or folders of images.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    method: Annotated[str, typer.Option(help="Denoising method (see `noise2x list`).")] = "zsn2n",
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps per image.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the network's initial weights.")] = 0,
+    downsampler: Annotated[
+        str | None,
+        typer.Option(
+            help="ZS-N2N pair downsampler (default: the paper's 'diagonal'; see `noise2x list`)."
+        ),
+    ] = None,
+    preset: Annotated[
+        str, typer.Option(help="'fast' (default schedule) or 'paper' (the paper's settings).")
+    ] = "fast",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(help="Clean image, or folder matched by file stem, for PSNR/SSIM."),
+    ] = None,
+    output_dtype: Annotated[
+        str | None,
+        typer.Option(
+            help="uint8, uint16 or float32 (default: the input's); float32 writes TIFF "
+            "for PNG/JPEG inputs."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A model trained by `noise2x train` (.ckpt) instead of --method."),
+    ] = None,
+    tile: Annotated[
+        int | None, typer.Option(min=16, help="Tile side in pixels (default: from free memory).")
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(min=0, help="Overlap of neighbouring tiles in pixels.")
+    ] = None,
+) -> None:
+    """Denoise each image; outputs keep name, format and dtype.
+
+    Without --checkpoint each image is denoised on its own by a single-image method
+    (--method); with --checkpoint by a trained model, tile by tile with blended seams. A stack
+    (multi-page TIFF, MRC with several sections) is read, denoised and written one frame at a
+    time (each frame scaled to [0, 1] on its own), so memory does not grow with its length. With
+    ``--reference`` the summary gives PSNR (dB) and SSIM of the noisy input and of the written
+    output, measured as ``noise2x evaluate`` does.
+    """
+    from noise2x import api
+    from noise2x.data.io import write_image
+    from noise2x.data.stream import StackReader
+
+    if checkpoint is None:
+        if tile is not None or overlap is not None:
+            _usage_error("--tile and --overlap apply to --checkpoint models only")
+        params = _method_params(method, preset, steps, seed, downsampler)
+    else:
+        if downsampler is not None:
+            _usage_error(
+                "--downsampler applies to single-image methods (--method), not --checkpoint"
+            )
+        if not checkpoint.is_file():
+            _usage_error(f"--checkpoint {checkpoint}: no such file")
+        if tile is not None and overlap is not None and overlap >= tile:
+            _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
+        params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
+        try:  # a file that is not a noise2x checkpoint stops the call before any image
+            api._load_denoiser(checkpoint, device)
+        except FILE_ERRORS as err:
+            _usage_error(_message(err))
+    _check_device(device)
+    _check_output_dtype(output_dtype)
+    _check_output_folder(output)
+    if reference is not None and not reference.exists():
+        _usage_error(f"--reference {reference}: no such file or folder")
+    failures: Failures = []
+    files = _expand(inputs, failures)
+    settings = {"method": method, "device": device, **params}
+    rows: list[dict] = []
+    written: dict[Path, Path] = {}
+    with _progress() as progress:
+        for path in files:
+            target = _target(output, path, output_dtype)
+            try:
+                _claim(target, path, overwrite, written)
+                with StackReader(path) as reader:
+                    shape = (reader.n_frames, *reader.frame_shape)
+                    ref_path = _reference_for(
+                        reference, path, shape[1:] if shape[0] == 1 else shape
+                    )
+                    task = progress.add_task(path.name, total=None)
+                    if reader.n_frames == 1:
+                        denoised = api.denoise(
+                            reader.read_frame(0),
+                            progress=lambda done, total, t=task: progress.update(
+                                t, completed=done, total=total
+                            ),
+                            **settings,
+                        )
+                        write_image(
+                            target,
+                            denoised,
+                            like=reader.meta,
+                            overwrite=overwrite,
+                            dtype=output_dtype,
+                        )
+                    else:
+                        _denoise_stream(
+                            reader, target, overwrite, output_dtype, settings, progress, task
+                        )
+                written[target] = path
+                rows.append(_summary_row(path, target, ref_path))
+            except FILE_ERRORS as err:
+                _fail(failures, str(path), err)
+    _print_summary(rows, output)
+    _print_failures(failures)
+    if failures or not files:
+        raise typer.Exit(1)
+
+
+def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress, task) -> None:
+    """Denoise a stack frame by frame, writing each result as it comes (atomic at the end)."""
+    from noise2x import api
+    from noise2x.data.stream import StackWriter
+
+    progress.update(task, total=reader.n_frames)
+    with StackWriter(
+        target,
+        reader.meta,
+        reader.n_frames,
+        reader.frame_shape,
+        overwrite=overwrite,
+        dtype=output_dtype,
+    ) as writer:
+        for index, frame in enumerate(reader):
+            writer.write(api.denoise(frame, **settings))
+            progress.update(task, completed=index + 1)
+
+
+def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | None:
+    """Return the clean file matched to `path` (None without --reference), of `shape`."""
+    from noise2x.data.io import read_image
+    from noise2x.metrics.evaluate import match_pairs
+
+    if reference is None:
+        return None
+    ref_path = match_pairs(reference, [path])[0][0]
+    clean, _ = read_image(ref_path)
+    if clean.shape != shape:
+        raise ValueError(
+            f"{path} has shape {shape} but its reference {ref_path} has shape {clean.shape}; "
+            "expected the same"
+        )
+    return ref_path
+
+
+def _method_params(
+    method: str, preset: str, steps: int | None, seed: int, downsampler: str | None = None
+) -> dict:
+    """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2."""
+    from noise2x.methods import METHODS
+
+    if preset not in ("fast", "paper"):
+        _usage_error(f"--preset must be 'fast' or 'paper', got {preset!r}")
+    params: dict = {"seed": seed}
+    if steps is not None:
+        params["steps"] = steps
+    if downsampler is not None:
+        params["downsampler"] = downsampler
+    try:
+        cls = METHODS.get(method)
+        if preset == "paper":
+            if not hasattr(cls.Config, "paper"):
+                raise ValueError(f"method {method!r} has no 'paper' preset")
+            params["config"] = cls.Config.paper()
+        cls(**params)
+    except USER_ERRORS as err:
+        _usage_error(_message(err))
+    return params
+
+
+_METRIC_COLUMNS = {
+    "psnr_noisy_db": ("PSNR noisy (dB)", 2),
+    "psnr_db": ("PSNR (dB)", 2),
+    "ssim_noisy": ("SSIM noisy", 4),
+    "ssim": ("SSIM", 4),
+}
+
+
+def _summary_row(path: Path, written: Path, ref_path: Path | None) -> dict:
+    row = {"image": str(path), "output": str(written)}
+    if ref_path is not None:
+        from noise2x.metrics.evaluate import evaluate_pairs
+
+        try:
+            before, after = evaluate_pairs([(ref_path, path), (ref_path, written)])
+        except FILE_ERRORS as err:
+            raise ValueError(f"{path}: wrote {written}, but scoring failed: {err}") from err
+        row.update(
+            psnr_noisy_db=before["psnr_db"],
+            psnr_db=after["psnr_db"],
+            ssim_noisy=before["ssim"],
+            ssim=after["ssim"],
+        )
+    return row
+
+
+def _print_summary(rows: list[dict], output: Path) -> None:
+    """Print the table of written files (and their scores) to stdout."""
+    if not rows:
+        return
+    keys = [key for key in _METRIC_COLUMNS if key in rows[0]]
+    digits = [_METRIC_COLUMNS[key][1] for key in keys]
+
+    def cells(label: str, out: str, values: list[float]) -> list[str]:
+        return [label, out] + [_number(v, d) for v, d in zip(values, digits, strict=True)]
+
+    header = ["image", "output"] + [_METRIC_COLUMNS[key][0] for key in keys]
+    body: list[list[str] | None] = [
+        cells(row["image"], row["output"], [row[k] for k in keys]) for row in rows
+    ]
+    if keys and len(rows) > 1:
+        means = [sum(row[k] for row in rows) / len(rows) for k in keys]
+        body += [None, cells(f"mean ({len(rows)} images)", "", means)]
+    _print_plain(_plain_table(header, body, n_left=2))
+    _print_plain(f"denoised {len(rows)} image(s) into {output}")

@@ -1,0 +1,125 @@
+"""``noise2x add-noise``, ``noise2x demo`` and ``noise2x list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from noise2x.cli.common import (
+    FILE_ERRORS,
+    USER_ERRORS,
+    Failures,
+    _check_device,
+    _check_output_dtype,
+    _check_output_folder,
+    _claim,
+    _expand,
+    _fail,
+    _message,
+    _print_error,
+    _print_failures,
+    _print_plain,
+    _progress,
+    _target,
+    _usage_error,
+    app,
+    console,
+)
+
+
+@app.command("add-noise")
+def add_noise_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="Clean images or folders.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    noise: Annotated[str, typer.Option(help="Noise model (see `noise2x list`).")] = "gaussian",
+    sigma: Annotated[float | None, typer.Option(help="Gaussian std on the 0-255 scale.")] = None,
+    lam: Annotated[float | None, typer.Option(help="Poisson photons at intensity 1.")] = None,
+    p: Annotated[float | None, typer.Option(help="Pixel probability (bernoulli, impulse).")] = None,
+    fraction: Annotated[float | None, typer.Option(help="Fraction of lines (lines).")] = None,
+    axis: Annotated[str | None, typer.Option(help="rows, cols or both (lines).")] = None,
+    value: Annotated[str | None, typer.Option(help="black, white or random (lines).")] = None,
+    coverage: Annotated[float | None, typer.Option(help="Covered fraction (text).")] = None,
+    clip: Annotated[bool, typer.Option(help="Clip the noisy image to [0, 1].")] = False,
+    seed: Annotated[int, typer.Option(help="Seed; image i uses seed + i.")] = 0,
+    output_dtype: Annotated[
+        str | None,
+        typer.Option(help="uint8, uint16 or float32; float32 writes TIFF (PNG/JPEG can't)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+) -> None:
+    """Add synthetic noise to clean images (seeded, reproducible).
+
+    Integer outputs (the default for PNG/JPEG inputs) are rounded and clipped to the dtype's
+    range; use ``--output-dtype float32`` to keep the noise exactly (written as TIFF).
+    """
+    import torch
+
+    from noise2x.data.io import read_image, write_image
+    from noise2x.noise import build_noise
+
+    given = dict(
+        sigma=sigma, lam=lam, p=p, fraction=fraction, axis=axis, value=value, coverage=coverage
+    )
+    kwargs = {k: v for k, v in given.items() if v is not None}
+    try:
+        model = build_noise(noise, clip=clip, **kwargs)
+    except USER_ERRORS as err:
+        _usage_error(_message(err))
+    _check_output_dtype(output_dtype)
+    _check_output_folder(output)
+    failures: Failures = []
+    files = _expand(inputs, failures)
+    written: dict[Path, Path] = {}
+    for index, path in enumerate(files):
+        target = _target(output, path, output_dtype)
+        try:
+            _claim(target, path, overwrite, written)
+            clean, meta = read_image(path)
+            batch = torch.from_numpy(clean if clean.ndim == 4 else clean[None])
+            generator = torch.Generator().manual_seed(seed + index)
+            noisy = model(batch, generator=generator).numpy()
+            noisy = noisy if clean.ndim == 4 else noisy[0]
+            write_image(target, noisy, like=meta, overwrite=overwrite, dtype=output_dtype)
+            written[target] = path
+            _print_plain(f"{path} -> {target}")
+        except FILE_ERRORS as err:
+            _fail(failures, str(path), err)
+    _print_failures(failures)
+    if failures or not files:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="New folder (default: noise2x-demo-N).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Training steps (default: the method's).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Denoise a 256x256 crop of scikit-image's `camera` with Gaussian noise sigma=25 (seed 0)."""
+    from noise2x.demo import run_demo
+
+    _check_device(device)
+    try:
+        run_demo(output, steps=steps, device=device, console=console, progress=_progress)
+    except USER_ERRORS as err:
+        _print_error(_message(err))
+        raise typer.Exit(1) from None
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the registered methods, networks, noise models and pair downsamplers."""
+    from noise2x.methods import METHODS
+    from noise2x.nets import NETS
+    from noise2x.noise import NOISES
+    from noise2x.ops.downsamplers import DOWNSAMPLERS
+
+    registries = (("methods", METHODS), ("nets", NETS), ("noise", NOISES))
+    for title, registry in (*registries, ("downsamplers", DOWNSAMPLERS)):
+        _print_plain(f"{title}: {', '.join(registry.names())}")
