@@ -1,0 +1,189 @@
+"""Figures of a report: small declarative chart specs, drawn with matplotlib when it is there.
+
+A renderer describes its charts as :class:`BarChart` and :class:`LineChart` values (pure data,
+testable without matplotlib); :func:`draw` turns one into a PNG. matplotlib is optional
+(``pip install -e ".[bench]"`` or ``pip install matplotlib``): :func:`matplotlib_missing` says
+why figures cannot be drawn, and the tables are written either way. Only the object-oriented
+``matplotlib.figure.Figure`` is used (no pyplot, no global backend state).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Grouped bars: one group per category, one bar per series in each group.
+
+    Parameters
+    ----------
+    name : str
+        Short lower-snake-case name; the PNG is ``<result stem>_<name>.png``.
+    title : str
+        Title above the axes (also the image's alt text in the page).
+    categories : list of str
+        Group labels along the axis, in order.
+    series : dict of str to list of (float or None)
+        Legend label -> one value per category; None leaves a gap.
+    ylabel : str
+        Label of the value axis, with its unit.
+    log : bool
+        Logarithmic value axis (times that span orders of magnitude).
+    horizontal : bool
+        Bars along x, categories down the y axis (long category labels).
+    value_format : str
+        Format of the number written on each bar.
+    """
+
+    name: str
+    title: str
+    categories: list[str]
+    series: dict[str, list[float | None]]
+    ylabel: str
+    log: bool = False
+    horizontal: bool = False
+    value_format: str = "{:.2f}"
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Curves against a common kind of x (steps, epochs): one line per series.
+
+    Parameters
+    ----------
+    name : str
+        Short lower-snake-case name; the PNG is ``<result stem>_<name>.png``.
+    title : str
+        Title above the axes (also the image's alt text in the page).
+    series : dict of str to (list of float, list of float)
+        Legend label -> (x values, y values) of one curve.
+    xlabel, ylabel : str
+        Axis labels, with units.
+    log : bool
+        Logarithmic y axis.
+    """
+
+    name: str
+    title: str
+    series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    xlabel: str = "step"
+    ylabel: str = ""
+    log: bool = False
+
+
+Chart = BarChart | LineChart
+
+
+def matplotlib_missing() -> str | None:
+    """Return why figures cannot be drawn, or None when matplotlib is importable.
+
+    Returns
+    -------
+    str or None
+        A one-line reason naming the package to install, or None.
+    """
+    try:
+        from matplotlib.figure import Figure  # noqa: F401
+    except ImportError:
+        return 'matplotlib is not installed (pip install -e ".[bench]" or pip install matplotlib)'
+    return None
+
+
+def draw(chart: Chart, path: Path) -> Path:
+    """Draw `chart` into the PNG file `path`, atomically (temporary name, then rename).
+
+    Parameters
+    ----------
+    chart : BarChart or LineChart
+        What to draw.
+    path : Path
+        Output ``.png``; replaced if it exists (the caller checks ``--overwrite``).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+    TypeError
+        If `chart` is neither a BarChart nor a LineChart.
+    OSError
+        If the file cannot be written; no partial file is left.
+    """
+    from matplotlib.figure import Figure
+
+    if isinstance(chart, BarChart):
+        figure = Figure(figsize=_bar_size(chart), layout="constrained")
+        _draw_bars(figure.add_subplot(), chart)
+    elif isinstance(chart, LineChart):
+        figure = Figure(figsize=(6.4, 4.0), layout="constrained")
+        _draw_lines(figure.add_subplot(), chart)
+    else:
+        raise TypeError(f"cannot draw {type(chart).__name__}; expected BarChart or LineChart")
+    figure.suptitle(chart.title, fontsize=10)  # over the figure: the legend may be outside
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+    try:
+        figure.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _bar_size(chart: BarChart) -> tuple[float, float]:
+    bars = len(chart.categories) * max(1, len(chart.series))
+    if chart.horizontal:
+        return 7.5, max(2.5, 0.35 * bars + 1.2)
+    return min(16.0, max(6.4, 0.32 * bars + 1.5)), 4.2
+
+
+def _draw_bars(axes, chart: BarChart) -> None:
+    n = max(1, len(chart.series))
+    width = 0.8 / n
+    positions = range(len(chart.categories))
+    for i, (label, values) in enumerate(chart.series.items()):
+        where = [p - 0.4 + width * (i + 0.5) for p in positions]
+        heights = [math.nan if v is None else v for v in values]
+        bars = (axes.barh if chart.horizontal else axes.bar)(where, heights, width, label=label)
+        text = ["" if v is None else chart.value_format.format(v) for v in values]
+        upright = not chart.horizontal and n >= 3  # narrow bars: vertical labels do not overlap
+        axes.bar_label(bars, labels=text, fontsize=7, padding=2, rotation=90 if upright else 0)
+    ticks, labels = list(positions), chart.categories
+    if chart.horizontal:
+        axes.set_yticks(ticks, labels)
+        axes.invert_yaxis()  # first category on top, as in the table
+        axes.set_xlabel(chart.ylabel)
+        if chart.log:
+            axes.set_xscale("log")
+        axes.margins(x=0.15)
+    else:
+        long = len(chart.categories) > 5 or max(map(len, chart.categories), default=0) > 12
+        axes.set_xticks(ticks, labels, rotation=25 if long else 0, ha="right" if long else "center")
+        axes.set_ylabel(chart.ylabel)
+        axes.margins(y=0.15)
+        if chart.log:
+            axes.set_yscale("log")
+            top = max((v for vs in chart.series.values() for v in vs if v), default=1.0)
+            axes.set_ylim(top=top * 4)  # room for the upright labels above the highest bar
+    if len(chart.series) > 1:  # outside the axes: never over a bar
+        axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def _draw_lines(axes, chart: LineChart) -> None:
+    for label, (x, y) in chart.series.items():
+        axes.plot(x, y, marker="o", markersize=3, label=label)
+    axes.set(xlabel=chart.xlabel, ylabel=chart.ylabel)
+    if chart.log:
+        axes.set_yscale("log")
+    axes.grid(alpha=0.3)
+    if len(chart.series) > 1:
+        axes.legend(fontsize=8)
