@@ -1,8 +1,9 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import n2n, zsn2n  # noqa: F401  (registers)
+from noise2x.methods import n2n, ne2ne, zsn2n  # noqa: F401  (registers)
 from noise2x.methods.base import METHODS, Batch, Method
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
+from noise2x.methods.ne2ne import Ne2NeConfig, Neighbor2Neighbor
 from noise2x.methods.zsn2n import ZeroShotNoise2Noise, ZSN2NConfig, zsn2n_loss
 
 __all__ = [
@@ -10,6 +11,8 @@ __all__ = [
     "Batch",
     "Method",
     "N2NConfig",
+    "Ne2NeConfig",
+    "Neighbor2Neighbor",
     "Noise2Noise",
     "ZSN2NConfig",
     "ZeroShotNoise2Noise",

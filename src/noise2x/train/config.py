@@ -103,12 +103,30 @@ class CapturesDataSchema:
     num_workers: int = 1
 
 
+@dataclass
+class NoisyFolderDataSchema:
+    """``data=noisy_folder``: a folder of single noisy images (data/noisy_folder.yaml)."""
+
+    name: str = "noisy_folder"
+    root: str | None = None
+    val_count: int = 4
+    val_clean: str | None = None
+    val_seed: int = 12345
+    normalize: str = "auto"
+    channels: int | None = None
+    patch_size: int = 64
+    batch_size: int = 8
+    samples_per_epoch: int | None = None
+    num_workers: int = 1
+
+
 #: The schema of the ``data`` node for each ``data.name``.
 DATA_SCHEMAS: dict[str, type] = {
     "synthetic": DataSchema,
     "pairs": PairsDataSchema,
     "frames": FramesDataSchema,
     "captures": CapturesDataSchema,
+    "noisy_folder": NoisyFolderDataSchema,
 }
 
 
@@ -339,7 +357,33 @@ def validate_config(cfg: Any) -> dict:
     for group in NAMED_GROUPS:
         result[group] = _check_named(group, data[group])
     _check_ranges(result)
+    _check_method_data(result)
     return result
+
+
+def _check_method_data(cfg: dict) -> None:
+    """Refuse a loss the method cannot use, or a crop size its sub-sampler cannot split.
+
+    A method declares ``patch_multiple`` when its crops must be a multiple of a cell (2 for
+    ne2ne) and ``loss_names`` when only those losses fit it (``("l2",)`` for ne2ne). Whether
+    the data can feed the method (``needs_target``) is checked with the data, before the run
+    directory is made (``noise2x.train.datamodule_single.check_data``), so that every YAML of
+    every group still composes on its own.
+    """
+    method = _registered("method", cfg["method"]["name"])
+    name = cfg["method"]["name"]
+    losses = getattr(method, "loss_names", None)
+    if losses is not None and cfg["loss"]["name"] not in losses:
+        raise ConfigError(
+            f"method {name!r} works with loss={' or '.join(losses)} only, got "
+            f"loss={cfg['loss']['name']!r}"
+        )
+    multiple = getattr(method, "patch_multiple", 1)
+    if cfg["data"]["patch_size"] % multiple:
+        raise ConfigError(
+            f"config key 'data.patch_size' must be a multiple of {multiple} for method {name!r}, "
+            f"got {cfg['data']['patch_size']}"
+        )
 
 
 def _fixed_schema(fixed: dict) -> type:

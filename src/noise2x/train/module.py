@@ -73,7 +73,8 @@ def build_dataset_method(cfg: dict):
         )
     loss_params = {k: v for k, v in cfg["loss"].items() if k != "name"}
     loss = build_loss(cfg["loss"]["name"], **loss_params)
-    return method_cls(loss=loss, total_steps=cfg["trainer"]["max_steps"])
+    method_params = {k: v for k, v in cfg["method"].items() if k != "name"}  # e.g. ne2ne's gamma
+    return method_cls(loss=loss, total_steps=cfg["trainer"]["max_steps"], **method_params)
 
 
 class DenoiserModule(pl.LightningModule):

@@ -135,8 +135,13 @@ def _resume_config(run_dir: Path, overrides: Sequence[str]) -> dict:
 def _channels_of(config: dict) -> int:
     """Return data.channels, or the channel count of the first training image.
 
-    Real data (pairs, movies, captures) is checked here, before any run directory exists.
+    Real data (pairs, movies, captures, single noisy images) is checked here, before any run
+    directory exists.
     """
+    if config["data"]["name"] == "noisy_folder":
+        from noise2x.train.datamodule_single import check_data
+
+        return check_data(config["data"], method=config["method"]["name"])
     if config["data"]["name"] != "synthetic":
         from noise2x.train.datamodule_real import check_data
 
@@ -345,6 +350,10 @@ def _datamodule(config: dict):
         from noise2x.train.datamodule_real import RealDataModule
 
         return RealDataModule(config)
+    elif name == "noisy_folder":
+        from noise2x.train.datamodule_single import NoisyFolderDataModule
+
+        return NoisyFolderDataModule(config)
     else:
         raise ConfigError(f"unknown data.name {name!r}")
 
