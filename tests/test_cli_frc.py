@@ -88,6 +88,7 @@ def test_evaluate_frc_json_has_the_curve_and_the_resolution(tmp_path):
 
 
 def test_evaluate_frc_denoised_adds_a_second_curve_and_plots_both(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot needs matplotlib (the dev extra has it)")
     from scipy.ndimage import median_filter
 
     a, b = _pair(tmp_path)
@@ -109,6 +110,7 @@ def test_evaluate_frc_denoised_adds_a_second_curve_and_plots_both(tmp_path):
 
 
 def test_evaluate_frc_refuses_to_overwrite_a_plot_without_overwrite(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot needs matplotlib (the dev extra has it)")
     a, b = _pair(tmp_path)
     plot = tmp_path / "frc.png"
     plot.write_bytes(b"old")
