@@ -142,3 +142,42 @@ def test_cli_keeps_an_int16_mrc_rectangular_micrograph_int16(tmp_path, trained_c
         assert mrc.data.dtype == np.int16 and mrc.data.shape == (90, 130)
         assert mrc.header.mode == 1 and np.isclose(float(mrc.voxel_size.x), 0.83)
         assert mrc.data.std() < data.std()  # smoothed, on the input's own scale
+
+
+def test_a_stack_is_streamed_one_frame_at_a_time(tmp_path, trained_checkpoint, monkeypatch):
+    """Memory stays flat: the denoiser only ever sees one frame, and each is written at once."""
+    import tracemalloc
+
+    from noise2x import api
+    from noise2x.data import stream
+
+    calls, written = [], []
+    real_denoise, real_write = api.denoise, stream.StackWriter.write
+
+    def one_frame(noisy, **kwargs):
+        calls.append(noisy.shape)
+        return real_denoise(noisy, **kwargs)
+
+    def record(self, frame):
+        written.append(len(calls))  # frames denoised when this one is written
+        return real_write(self, frame)
+
+    monkeypatch.setattr(api, "denoise", one_frame)
+    monkeypatch.setattr(stream.StackWriter, "write", record)
+    peaks = {}
+    for n in (2, 8):
+        movie = tmp_path / f"movie{n}.tif"
+        rng = np.random.default_rng(n)
+        tifffile.imwrite(movie, (rng.random((n, 256, 256)) * 65535).astype(np.uint16))
+        calls.clear()
+        written.clear()
+        tracemalloc.start()
+        args = ("-o", tmp_path / f"out{n}", "--checkpoint", trained_checkpoint)
+        result = run("denoise", movie, *args)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.exit_code == 0, result.output
+        assert calls == [(1, 256, 256)] * n  # one (C, H, W) frame per call, never the stack
+        assert written == list(range(1, n + 1))  # each result written before the next frame
+    # Holding the 6 extra frames would add >= 1.5 MB (float32) per copy of the stack.
+    assert peaks[8] - peaks[2] < 1_000_000, peaks
