@@ -10,7 +10,7 @@ device or output dtype) is one line and exit code 2, before any file is touched.
 overwritten without ``--overwrite``; files are written atomically by ``noise2x.data.io``.
 """
 
-from noise2x.cli import denoising, evaluation, misc, report, training  # noqa: F401 (registers the commands)
+from noise2x.cli import denoising, evaluation, misc, report, restore, training  # noqa: F401
 from noise2x.cli.common import app
 from noise2x.cli.training import finetune_cmd
 

@@ -1,6 +1,6 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import n2n, ne2ne, zsn2n  # noqa: F401  (registers)
+from noise2x.methods import lines, n2n, ne2ne, self2self, zsn2n  # noqa: F401  (registers)
 from noise2x.methods.base import METHODS, Batch, Method
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
 from noise2x.methods.ne2ne import Ne2NeConfig, Neighbor2Neighbor
