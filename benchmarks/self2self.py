@@ -22,7 +22,7 @@ jobs side by side, one core each).
 
 Usage::
 
-    python benchmarks/self2self.py                  # Set12 01-07 at sigma 25 and 50, ~1.5 h
+    python benchmarks/self2self.py                  # Set12 01, 02, 05 at sigma 25 and 50, ~40 min
     python benchmarks/self2self.py --full           # all of Set12 (five are 512x512), ~4 h
     python benchmarks/self2self.py --paper          # + the paper's schedule on 01, ~21 h
     python benchmarks/self2self.py --paper --paper-steps 30000   # its first 30k steps, ~4 h
@@ -56,7 +56,8 @@ DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data
 RESULTS = HERE / "results"
 SIGMAS = {"gauss25": 25.0, "gauss50": 50.0}
 SUBSETS = {
-    "default": ([f"{i:02d}.png" for i in range(1, 8)], ["gauss25", "gauss50"]),
+    # the images of benchmarks/lines.py: one 256x256 of each kind (smooth, texture, edges)
+    "default": (["01.png", "02.png", "05.png"], ["gauss25", "gauss50"]),
     "full": ([f"{i:02d}.png" for i in range(1, 13)], ["gauss25", "gauss50"]),
     # smoke test: one 64x64 crop, a few steps (numbers meaningless)
     "quick": (["01.png"], ["gauss25"]),

@@ -262,8 +262,82 @@ def finetune_prob4() -> dict:
     }
 
 
+def downsamplers() -> dict:
+    def study(dataset: str, image: str, noise: str, name: str, psnr: float) -> dict:
+        return dict(
+            part="study",
+            dataset=dataset,
+            image=image,
+            crop=None,
+            shape=[1, 8, 8],
+            noise=noise,
+            downsampler=name,
+            steps=20,
+            noisy_psnr_db=20.0,
+            psnr_db=psnr,
+            ssim=0.7,
+            psnr_history=[[10, psnr - 2.0], [20, psnr]],
+            seconds=1.0,
+        )
+
+    rows = [  # gauss100 first, CBSD68 first: the table sorts Set12 first, then by sigma
+        study("CBSD68", "1.png", "gauss25", "diagonal", 30.0),
+        study("Set12", "01.png", "gauss100", "diagonal", 20.0),
+        study("Set12", "01.png", "gauss100", "max_avg", 21.0),
+        study("Set12", "01.png", "gauss25", "max_avg", 26.0),
+        study("Set12", "02.png", "gauss25", "max_avg", 28.0),
+        study("Set12", "01.png", "gauss25", "diagonal", 28.0),
+        study("Set12", "02.png", "gauss25", "diagonal", 30.0),
+    ]
+    score = {"psnr_db": 28.9, "ssim": 0.8}
+    rows.append(
+        dict(
+            part="ne2ne",
+            noise="gauss25",
+            set="BSD68",
+            steps=6000,
+            train_seconds=600.0,
+            val_psnr_db=26.0,
+            checkpoint="last.ckpt",
+            reference=dict(file="benchmarks/results/n2n.json", date="2026-01-01", steps=6000),
+            images=[
+                dict(
+                    image=f"test00{i}.png",
+                    noisy_psnr_db=20.5,
+                    psnr_db=28.5 + i,
+                    ssim=0.79,
+                    seconds=1.0,
+                    n2n=score,
+                    n2c=dict(score, psnr_db=29.0),
+                    bm3d=dict(score, psnr_db=28.6),
+                )
+                for i in (1, 2)
+            ],
+        )
+    )
+    machine = {"cpu": "Test CPU", "cores": 2}
+    return dict(
+        benchmark="downsamplers",
+        subset="default",
+        date="2026-01-02",
+        machine=machine,
+        workers=2,
+        threads=1,
+        rows=rows,
+    )
+
+
 #: Every kind's sample, by kind name (a test checks that every registered kind has one).
 SAMPLES = {
     f.__name__: f
-    for f in (zsn2n, zsn2n_step, n2n, n2n_step, tiling_memory, real_fmd, finetune_prob4)
+    for f in (
+        zsn2n,
+        zsn2n_step,
+        n2n,
+        n2n_step,
+        tiling_memory,
+        real_fmd,
+        finetune_prob4,
+        downsamplers,
+    )
 }

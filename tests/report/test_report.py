@@ -167,6 +167,32 @@ def test_finetune_prob4_tables_and_histories():
     assert "(unsafe; step: loss): 0: 0.025000, 5: 0.043300. Best step 0" in text
 
 
+def test_downsamplers_table_one_row_per_set_and_sigma_diagonal_first_and_the_best_named():
+    text = KINDS.get("downsamplers").markdown(SAMPLES["downsamplers"]())
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+
+    assert table[0] == "| set | noise | n | noisy | diagonal | max_avg | best |"
+    assert table[2] == "| Set12 | gauss25 | 2 | 20.00 | 29.00 / 0.700 | 27.00 / 0.700 | diagonal |"
+    assert table[3] == "| Set12 | gauss100 | 1 | 20.00 | 20.00 / 0.700 | 21.00 / 0.700 | max_avg |"
+    assert table[4] == "| CBSD68 | gauss25 | 1 | 20.00 | 30.00 / 0.700 | not run | diagonal |"
+    # Neighbor2Neighbor against the copied N2N / N2C / BM3D numbers, mean over the images
+    assert "| BSD68 | gauss25 | 2 | 20.50 | 30.00 / 0.790 | 28.90 / 0.800 | 29.00 / 0.800 |" in text
+    assert "(6000 steps of 8 crops of 64x64, fixed noisy set, 10 min on one thread)" in text
+
+
+def test_downsamplers_curves_are_the_mean_psnr_per_step_of_each_downsampler():
+    charts = KINDS.get("downsamplers").charts(SAMPLES["downsamplers"]())
+    curves = {c.name: c for c in charts if c.name.startswith("curves_")}
+
+    assert list(curves) == [
+        "curves_set12_gauss25",
+        "curves_set12_gauss100",
+        "curves_cbsd68_gauss25",
+    ]
+    assert curves["curves_set12_gauss25"].series["diagonal"] == ([10, 20], [27.0, 29.0])
+    assert curves["curves_set12_gauss25"].series["max_avg"] == ([10, 20], [25.0, 27.0])
+
+
 def test_n2n_chart_is_n2n_vs_n2c_vs_bm3d_mean_psnr_per_set():
     (chart,) = KINDS.get("n2n").charts(SAMPLES["n2n"]())
 
@@ -180,7 +206,7 @@ def test_n2n_chart_is_n2n_vs_n2c_vs_bm3d_mean_psnr_per_set():
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"benchmark": "zsn2m"}, "unknown benchmark 'zsn2m'; known: finetune_prob4"),
+        ({"benchmark": "zsn2m"}, "unknown benchmark 'zsn2m'; known: downsamplers, finetune_prob4"),
         ({"rows": [1, 2]}, "not a noise2x benchmark result"),
         ([1, 2], "expected a JSON object"),
     ],
