@@ -7,9 +7,12 @@ per-image optimisation, which ``noise2x.denoise`` calls.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar, Protocol
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from noise2x.registry import Registry
@@ -54,3 +57,94 @@ class Method(Protocol):
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
         """Return the denoised image, same shape, dtype and device as ``noisy``."""
         ...
+
+
+# --- shared by the single-image methods (ZS-N2N, Self2Self, dead lines) -----------------------
+@dataclass
+class FitResult:
+    """What the ``fit`` of a single-image method returns.
+
+    Attributes
+    ----------
+    denoised : Tensor, shape (1, C, H, W), float32
+        The denoised image, on the input's device.
+    net : nn.Module
+        The trained network.
+    loss_history : list of float
+        The training loss at every step.
+    psnr_history : list of (int, float)
+        (step, PSNR in dB against the reference) every ``log_every`` steps, when a reference
+        was given; otherwise empty.
+    seconds : float
+        Wall time of the fit, in seconds.
+    """
+
+    denoised: Tensor
+    net: nn.Module
+    loss_history: list[float] = field(default_factory=list)
+    psnr_history: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Return True when bfloat16 convolutions are native (fast) on `device`."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def psnr_db(x: Tensor, reference: Tensor) -> float:
+    """Return the PSNR in dB of `x` against `reference` (any equal shapes, range [0, 1]).
+
+    Infinite when they are equal. For the training logs of single-image methods; the
+    metrics of record are ``noise2x.metrics``.
+    """
+    mse = F.mse_loss(x.float(), reference.float()).item()
+    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+class SingleImageMethod:
+    """Settings and precision helpers shared by the single-image methods.
+
+    A subclass sets ``name`` and ``Config`` (a frozen dataclass with ``precision``
+    ("auto" | "fp32" | "bf16") and ``channels_last`` fields).
+
+    Parameters
+    ----------
+    config : Config or None
+        Settings; None uses the defaults.
+    **overrides
+        Fields of the config to change.
+
+    Raises
+    ------
+    TypeError
+        If an override is not a field of the config (the message lists the known ones).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config=None, **overrides) -> None:
+        config = config or self.Config()
+        unknown = set(overrides) - set(asdict(config))
+        if unknown:
+            known = sorted(asdict(config))
+            raise TypeError(f"{self.name}: unknown setting(s) {sorted(unknown)}; known: {known}")
+        self.config = replace(config, **overrides)
+
+    def _use_bf16(self, device: torch.device) -> bool:
+        if self.config.precision == "auto":
+            return bf16_supported(device)
+        return self.config.precision == "bf16"
+
+    def _use_channels_last(self, device: torch.device) -> bool:
+        return self.config.channels_last and device.type == "cpu"
+
+    def _autocast(self, device: torch.device) -> torch.autocast:
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._use_bf16(device))
+
+    def _layout(self, x: Tensor) -> Tensor:
+        if self._use_channels_last(x.device):
+            return x.contiguous(memory_format=torch.channels_last)
+        return x

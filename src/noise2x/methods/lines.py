@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 from noise2x.device import resolve_device
-from noise2x.methods.base import METHODS, Batch
+from noise2x.methods.base import METHODS, Batch, FitResult
 from noise2x.methods.self2self import (
     Self2Self,
     Self2SelfConfig,
@@ -52,7 +52,6 @@ from noise2x.methods.self2self import (
     bernoulli_mask,
     self2self_loss,
 )
-from noise2x.methods.zsn2n import FitResult
 from noise2x.nets.base import init_weights
 from noise2x.nets.self2self_unet import Self2SelfUNet
 from noise2x.ops.lines import (

@@ -40,16 +40,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from noise2x.device import resolve_device
-from noise2x.methods.base import METHODS, Batch
-from noise2x.methods.zsn2n import FitResult, bf16_supported
+from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
 from noise2x.nets.base import init_weights
 from noise2x.nets.self2self_unet import Self2SelfUNet
 
@@ -248,7 +246,7 @@ def _flip(x: Tensor, code: int) -> Tensor:
 
 
 @METHODS.register("self2self")
-class Self2Self:
+class Self2Self(SingleImageMethod):
     """Self2Self (Quan et al., CVPR 2020): one noisy image, Bernoulli sampling and dropout.
 
     Parameters
@@ -278,12 +276,7 @@ class Self2Self:
     Config: ClassVar[type] = Self2SelfConfig
 
     def __init__(self, config: Self2SelfConfig | None = None, **overrides) -> None:
-        config = config or self.Config()
-        unknown = set(overrides) - set(asdict(config))
-        if unknown:
-            known = sorted(asdict(config))
-            raise TypeError(f"{self.name}: unknown setting(s) {sorted(unknown)}; known: {known}")
-        self.config = replace(config, **overrides)
+        super().__init__(config, **overrides)
         self._generators: dict[torch.device, torch.Generator] = {}
 
     # --- the method contract ------------------------------------------------------------------
@@ -441,7 +434,7 @@ class Self2Self:
             done = step + 1
             if ref is not None and (done % log_every == 0 or done == cfg.steps):
                 out = self._finish(net, image, dead, generator)
-                psnr_history.append((done, _psnr_db(out, ref)))
+                psnr_history.append((done, psnr_db(out, ref)))
             if progress is not None and (done % 10 == 0 or done == cfg.steps):
                 progress(done, cfg.steps)
         return net, generator, losses.tolist(), psnr_history
@@ -513,24 +506,3 @@ class Self2Self:
         if device not in self._generators:
             self._generators[device] = torch.Generator(device=device).manual_seed(self.config.seed)
         return self._generators[device]
-
-    def _use_bf16(self, device: torch.device) -> bool:
-        if self.config.precision == "auto":
-            return bf16_supported(device)
-        return self.config.precision == "bf16"
-
-    def _use_channels_last(self, device: torch.device) -> bool:
-        return self.config.channels_last and device.type == "cpu"
-
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._use_bf16(device))
-
-    def _layout(self, x: Tensor) -> Tensor:
-        if self._use_channels_last(x.device):
-            return x.contiguous(memory_format=torch.channels_last)
-        return x
-
-
-def _psnr_db(x: Tensor, reference: Tensor) -> float:
-    mse = F.mse_loss(x.float(), reference.float()).item()
-    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)

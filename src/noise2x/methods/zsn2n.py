@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import torch
@@ -44,7 +44,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from noise2x.device import resolve_device
-from noise2x.methods.base import METHODS, Batch
+from noise2x.methods.base import (
+    METHODS,
+    Batch,
+    FitResult,
+    SingleImageMethod,
+    psnr_db,
+)
 from noise2x.nets.base import init_weights
 from noise2x.nets.zsn2n_cnn import ZSN2NNet
 from noise2x.ops.downsamplers import DOWNSAMPLERS, PairDownsampler, pair_downsample
@@ -104,13 +110,6 @@ def zsn2n_loss(
     den_first, den_second = downsample(noisy - net(noisy))
     consistency = 0.5 * (F.mse_loss(pred_first, den_first) + F.mse_loss(pred_second, den_second))
     return residual + consistency
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Return True when bfloat16 convolutions are native (fast) on `device`."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 @dataclass(frozen=True)
@@ -190,34 +189,8 @@ class ZSN2NConfig:
         return replace(base, **overrides)
 
 
-@dataclass
-class FitResult:
-    """What ``ZeroShotNoise2Noise.fit`` returns.
-
-    Attributes
-    ----------
-    denoised : Tensor, shape (1, C, H, W), float32
-        The denoised image, on the input's device.
-    net : nn.Module
-        The trained network.
-    loss_history : list of float
-        The training loss at every step.
-    psnr_history : list of (int, float)
-        (step, PSNR in dB against the reference) every ``log_every`` steps, when a reference
-        was given; otherwise empty.
-    seconds : float
-        Wall time of the fit, in seconds.
-    """
-
-    denoised: Tensor
-    net: nn.Module
-    loss_history: list[float] = field(default_factory=list)
-    psnr_history: list[tuple[int, float]] = field(default_factory=list)
-    seconds: float = 0.0
-
-
 @METHODS.register("zsn2n")
-class ZeroShotNoise2Noise:
+class ZeroShotNoise2Noise(SingleImageMethod):
     """Zero-Shot Noise2Noise (Mansour & Heckel, CVPR 2023): one image, no training data.
 
     Parameters
@@ -240,13 +213,7 @@ class ZeroShotNoise2Noise:
     Config: ClassVar[type] = ZSN2NConfig
 
     def __init__(self, config: ZSN2NConfig | None = None, **overrides) -> None:
-        config = config or ZSN2NConfig()
-        unknown = set(overrides) - set(asdict(config))
-        if unknown:
-            raise TypeError(
-                f"zsn2n: unknown setting(s) {sorted(unknown)}; known: {sorted(asdict(config))}"
-            )
-        self.config = replace(config, **overrides)
+        super().__init__(config, **overrides)
         self._generator = torch.Generator().manual_seed(self.config.seed)
 
     @property
@@ -352,7 +319,7 @@ class ZeroShotNoise2Noise:
             done = step + 1
             if done % log_every == 0 or done == cfg.steps:
                 if ref is not None:
-                    psnr_history.append((done, _psnr_db(self.denoise(net, image), ref)))
+                    psnr_history.append((done, psnr_db(self.denoise(net, image), ref)))
                 if progress is not None:
                     progress(done, cfg.steps)
         denoised = self.denoise(net, image).to(noisy.device)
@@ -363,22 +330,6 @@ class ZeroShotNoise2Noise:
             psnr_history=psnr_history,
             seconds=time.perf_counter() - start,
         )
-
-    def _use_bf16(self, device: torch.device) -> bool:
-        if self.config.precision == "auto":
-            return bf16_supported(device)
-        return self.config.precision == "bf16"
-
-    def _use_channels_last(self, device: torch.device) -> bool:
-        return self.config.channels_last and device.type == "cpu"
-
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._use_bf16(device))
-
-    def _layout(self, x: Tensor) -> Tensor:
-        if self._use_channels_last(x.device):
-            return x.contiguous(memory_format=torch.channels_last)
-        return x
 
     def _scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
         cfg = self.config
@@ -392,8 +343,3 @@ def _pad_to_multiple(image: Tensor, multiple: int) -> Tensor:
     if pad_h or pad_w:
         return F.pad(image, (0, pad_w, 0, pad_h), mode="reflect")
     return image
-
-
-def _psnr_db(x: Tensor, reference: Tensor) -> float:
-    mse = F.mse_loss(x.float(), reference.float()).item()
-    return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
