@@ -95,3 +95,45 @@ def test_importing_noise2x_and_its_cli_loads_no_lightning_hydra_or_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- restore_lines ---------------------------------------------------------------------------
+def _damaged_uint16(rng: np.random.Generator) -> np.ndarray:
+    image = rng.integers(10_000, 50_000, (2, 1, 16, 16), dtype=np.uint16)  # a 2-frame stack
+    image[0, :, 4] = 0  # a dead black row in frame 0
+    image[1, :, :, 9] = 65535  # a dead white column in frame 1
+    return image
+
+
+def test_restore_lines_keeps_dtype_shape_and_every_live_pixel_of_each_frame():
+    image = _damaged_uint16(np.random.default_rng(0))
+
+    out = noise2x.restore_lines(image, steps=2, passes=2, width=4, device="cpu")
+
+    assert out.shape == image.shape and out.dtype == np.uint16
+    live = np.ones_like(image, dtype=bool)
+    live[0, :, 4] = False
+    live[1, :, :, 9] = False
+    assert np.array_equal(out[live], image[live])  # bit for bit
+    assert out[0, 0, 4].min() > 0 and out[1, 0, :, 9].max() < 65535  # the dead lines filled
+
+
+def test_restore_lines_with_a_mask_fills_only_the_masked_pixels_channels_last():
+    rng = np.random.default_rng(1)
+    image = (0.3 + 0.4 * rng.random((12, 12, 3))).astype(np.float32)
+    mask = np.zeros((12, 12), bool)
+    mask[:, 3] = True  # a column damaged in a way detection would not see
+    image[:, 3] = 0.5
+
+    out = noise2x.restore_lines(image, mask=mask, channel_axis=-1, steps=2, passes=2, width=4)
+
+    assert out.shape == image.shape
+    assert np.array_equal(out[~mask], image[~mask])
+    assert not np.array_equal(out[mask], image[mask])
+
+
+def test_restore_lines_rejects_a_mask_of_another_size():
+    with pytest.raises(
+        ValueError, match=r"the mask is \(8, 8\) but the image's H, W is \(12, 12\)"
+    ):
+        noise2x.restore_lines(np.zeros((12, 12), np.float32), mask=np.ones((8, 8), bool))

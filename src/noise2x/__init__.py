@@ -10,8 +10,8 @@ Examples
 (16, 16)
 """
 
-from noise2x.api import build_method, denoise, list_methods
+from noise2x.api import build_method, denoise, list_methods, restore_lines
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "build_method", "denoise", "list_methods"]
+__all__ = ["__version__", "build_method", "denoise", "list_methods", "restore_lines"]

@@ -104,6 +104,20 @@ def _to_stack(array: np.ndarray, channel_axis: int) -> np.ndarray:
     )
 
 
+def _checked_stack(array: np.ndarray, channel_axis: int) -> np.ndarray:
+    """Return the (N, C, H, W) view of a caller's array, after checking dtype, size, values."""
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"unsupported array dtype {array.dtype}; use an integer or float array")
+    if array.ndim < 2 or array.size == 0 or min(array.shape[-2:]) < 2:
+        raise ValueError(f"need an image of at least 2x2 pixels, got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f"the image contains {int((~np.isfinite(array)).sum())} NaN/Inf pixels")
+    stack = _to_stack(array, channel_axis)
+    if stack.shape[1] not in (1, 3):
+        raise ValueError(f"expected 1 or 3 channels, got {stack.shape[1]} (shape {array.shape})")
+    return stack
+
+
 def _from_stack(stack: np.ndarray, ndim: int, channel_axis: int) -> np.ndarray:
     if ndim == 2:
         return stack[0, 0]
@@ -171,15 +185,7 @@ def denoise(
     (16, 16)
     """
     noisy = np.asarray(noisy)
-    if not (np.issubdtype(noisy.dtype, np.integer) or np.issubdtype(noisy.dtype, np.floating)):
-        raise ValueError(f"unsupported array dtype {noisy.dtype}; use an integer or float array")
-    if noisy.ndim < 2 or noisy.size == 0 or min(noisy.shape[-2:]) < 2:
-        raise ValueError(f"need an image of at least 2x2 pixels, got shape {noisy.shape}")
-    if np.issubdtype(noisy.dtype, np.floating) and not np.isfinite(noisy).all():
-        raise ValueError(f"the image contains {int((~np.isfinite(noisy)).sum())} NaN/Inf pixels")
-    stack = _to_stack(noisy, channel_axis)
-    if stack.shape[1] not in (1, 3):
-        raise ValueError(f"expected 1 or 3 channels, got {stack.shape[1]} (shape {noisy.shape})")
+    stack = _checked_stack(noisy, channel_axis)
     if checkpoint is not None:
         return _denoise_with_checkpoint(
             noisy, stack, checkpoint, normalize, device, channel_axis, progress=progress, **params
@@ -193,6 +199,91 @@ def denoise(
         result = runner.fit(torch.from_numpy(frame)[None], device=device, progress=progress)
         frames.append(result.denoised[0].cpu().numpy())
     return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)
+
+
+def restore_lines(
+    image: np.ndarray,
+    *,
+    axis: str = "auto",
+    mask: np.ndarray | None = None,
+    denoise: bool = False,
+    channel_axis: int = 0,
+    normalize: str = "auto",
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    **params,
+) -> np.ndarray:
+    """Fill the dead (all-black or all-white) rows or columns of an image from its content.
+
+    Array-level ``noise2x restore-lines``: ``noise2x.methods.lines.RestoreLines`` on each
+    frame, values mapped to [0, 1] as in :func:`denoise`. The dead lines are found on each
+    frame's own values (``detect_dead_lines``: constant at the frame's minimum or maximum),
+    or given by `mask`.
+
+    Parameters
+    ----------
+    image : np.ndarray
+        (H, W), (C, H, W) with ``channel_axis=0`` (or (H, W, C) with ``channel_axis=-1``), or
+        a stack (N, C, H, W) restored frame by frame; C is 1 or 3; integer or float dtype.
+    axis : {"auto", "rows", "cols", "both"}
+        Which dead lines to look for and which lines the training masks hide; "auto" takes
+        the orientation of the lines found.
+    mask : np.ndarray or None, shape (H, W), bool
+        The dead pixels (True = dead), instead of detection; the same for every frame.
+    denoise : bool
+        Also denoise the pixels that are not dead; False keeps them bit for bit.
+    channel_axis, normalize, device, progress
+        As in :func:`denoise`.
+    **params
+        Settings of ``RestoreLinesConfig``, e.g. ``steps=500, seed=1``.
+
+    Returns
+    -------
+    np.ndarray
+        The restored image, same shape and dtype as `image`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`denoise` for the array; if `mask` is not (H, W), or a frame is all dead.
+    TypeError
+        If a setting is not a field of ``RestoreLinesConfig``.
+
+    Examples
+    --------
+    >>> image = (0.3 + 0.4 * np.random.default_rng(0).random((16, 16))).astype(np.float32)
+    >>> image[5] = 0.0  # a dead black row
+    >>> out = restore_lines(image, steps=2, passes=2, width=4)
+    >>> bool(out[5].min() > 0.2), bool((out[6:] == image[6:]).all())
+    (True, True)
+    """
+    from noise2x.methods.lines import RestoreLines, dead_lines_from_mask, detect_dead_lines
+
+    image = np.asarray(image)
+    stack = _checked_stack(image, channel_axis)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != stack.shape[-2:]:
+            raise ValueError(
+                f"the mask is {mask.shape} but the image's H, W is {stack.shape[-2:]}; "
+                "expected the same size"
+            )
+    scale = _scale_for(stack, normalize)
+    method = RestoreLines(axis=axis, denoise=denoise, **params)
+    frames = []
+    for raw, frame in zip(stack, scale.forward(stack), strict=True):
+        if mask is None:
+            dead = detect_dead_lines(torch.from_numpy(raw.astype(np.float64)), axis).mask
+        else:
+            dead = dead_lines_from_mask(torch.from_numpy(mask)).mask
+        result = method.fit(
+            torch.from_numpy(frame)[None], dead=dead, device=device, progress=progress
+        )
+        restored = scale.inverse(result.denoised.cpu().numpy())[0]
+        if not denoise:  # the pixels that are not dead are the input's, bit for bit
+            restored = np.where(dead.numpy()[None], restored, raw)
+        frames.append(restored)
+    return _from_stack(np.stack(frames), image.ndim, channel_axis)
 
 
 _DENOISERS: dict = {}

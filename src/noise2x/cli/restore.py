@@ -157,25 +157,22 @@ def _restore_file(
 def _restore_frame(frame, dead_mask, settings, device, report):
     """Restore one (C, H, W) float32 frame; return it and the counts of dead rows/columns.
 
-    Dead lines are found on the frame's raw values; the method works on the frame mapped to
-    [0, 1] as ``noise2x denoise`` maps it (``noise2x.api``), and the pixels that are not dead
-    are copied from the input unless --denoise.
+    Dead lines are found on the frame's raw values; ``noise2x.api.restore_lines`` maps the
+    frame to [0, 1] as ``noise2x denoise`` does and keeps the pixels that are not dead unless
+    --denoise.
     """
     import numpy as np
     import torch
 
-    from noise2x import api
-    from noise2x.methods.lines import RestoreLines, dead_lines_from_mask, detect_dead_lines
+    from noise2x.api import restore_lines
+    from noise2x.methods.lines import dead_lines_from_mask, detect_dead_lines
 
-    tensor = torch.from_numpy(np.ascontiguousarray(frame))
+    frame = np.ascontiguousarray(frame)
     if dead_mask is None:
-        found = detect_dead_lines(tensor, settings["axis"])
+        found = detect_dead_lines(torch.from_numpy(frame), settings["axis"])
     else:
         found = dead_lines_from_mask(torch.from_numpy(dead_mask))
-    scale = api._scale_for(frame[None], "auto")
-    work = torch.from_numpy(scale.forward(frame[None]))
-    result = RestoreLines(**settings).fit(work, dead=found.mask, device=device, progress=report)
-    restored = scale.inverse(result.denoised.cpu().numpy())[0]
-    if not settings["denoise"]:
-        restored = np.where(found.mask.numpy()[None], restored, frame)
+    restored = restore_lines(
+        frame, mask=found.mask.numpy(), device=device, progress=report, **settings
+    )
     return restored.astype(np.float32), (len(found.rows), len(found.cols))
