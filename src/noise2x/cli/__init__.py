@@ -1,7 +1,8 @@
 """The ``noise2x`` command line.
 
-Commands: denoise, train, split-frames, finetune, add-noise, evaluate, demo, list; one module
-per group (``denoising``, ``training``, ``evaluation``, ``misc``), shared pieces in ``common``.
+Commands: denoise, restore-lines, train, split-frames, finetune, add-noise, evaluate, report,
+demo, list; one module per group (``denoising``, ``restore``, ``training``, ``evaluation``,
+``report``, ``misc``), shared pieces in ``common``.
 
 Every command that takes many files processes each one independently: a bad file gets one
 line on stderr naming it and the problem, the others are still processed, the summary lists
