@@ -45,6 +45,10 @@ def denoise(
     preset: Annotated[
         str, typer.Option(help="'fast' (default schedule) or 'paper' (the paper's settings).")
     ] = "fast",
+    sigma: Annotated[
+        float | None,
+        typer.Option(help="Noise level on the 0-255 scale for --method bm3d (default: estimated)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
     reference: Annotated[
@@ -85,8 +89,10 @@ def denoise(
     if checkpoint is None:
         if tile is not None or overlap is not None:
             _usage_error("--tile and --overlap apply to --checkpoint models only")
-        params = _method_params(method, preset, steps, seed, downsampler)
+        params = _method_params(method, preset, steps, seed, downsampler, sigma)
     else:
+        if sigma is not None:
+            _usage_error("--sigma applies to --method bm3d, not --checkpoint")
         if downsampler is not None:
             _usage_error(
                 "--downsampler applies to single-image methods (--method), not --checkpoint"
@@ -187,14 +193,38 @@ def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | N
 
 
 def _method_params(
-    method: str, preset: str, steps: int | None, seed: int, downsampler: str | None = None
+    method: str,
+    preset: str,
+    steps: int | None,
+    seed: int,
+    downsampler: str | None = None,
+    sigma: float | None = None,
 ) -> dict:
-    """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2."""
+    """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2.
+
+    ``seed`` is passed to the methods that have one (BM3D has none); ``--steps``,
+    ``--downsampler`` and ``--sigma`` to a method without that setting are usage errors.
+    """
+    from dataclasses import fields
+
     from noise2x.methods import METHODS
 
     if preset not in ("fast", "paper"):
         _usage_error(f"--preset must be 'fast' or 'paper', got {preset!r}")
-    params: dict = {"seed": seed}
+    try:
+        known = {f.name for f in fields(METHODS.get(method).Config)}
+    except USER_ERRORS as err:
+        _usage_error(_message(err))
+    for option, value, name in (
+        ("--steps", steps, "steps"),
+        ("--downsampler", downsampler, "downsampler"),
+        ("--sigma", sigma, "sigma"),
+    ):
+        if value is not None and name not in known:
+            _usage_error(f"{option} does not apply to --method {method}")
+    params: dict = {"seed": seed} if "seed" in known else {}
+    if sigma is not None:
+        params["sigma"] = sigma
     if steps is not None:
         params["steps"] = steps
     if downsampler is not None:

@@ -1,7 +1,8 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import lines, n2n, ne2ne, self2self, zsn2n  # noqa: F401  (registers)
+from noise2x.methods import bm3d, lines, n2n, ne2ne, self2self, zsn2n  # noqa: F401  (registers)
 from noise2x.methods.base import METHODS, Batch, FitResult, Method, SingleImageMethod
+from noise2x.methods.bm3d import BM3D, BM3DConfig
 from noise2x.methods.lines import RestoreLines, RestoreLinesConfig
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
 from noise2x.methods.ne2ne import Ne2NeConfig, Neighbor2Neighbor
@@ -9,7 +10,9 @@ from noise2x.methods.self2self import Self2Self, Self2SelfConfig
 from noise2x.methods.zsn2n import ZeroShotNoise2Noise, ZSN2NConfig, zsn2n_loss
 
 __all__ = [
+    "BM3D",
     "METHODS",
+    "BM3DConfig",
     "Batch",
     "FitResult",
     "Method",

@@ -44,6 +44,7 @@ class Method(Protocol):
 
     name: ClassVar[str]
     single_image: ClassVar[bool]
+    trainable: ClassVar[bool]  # False only for classical filters (BM3D): no net, no loss
     Config: ClassVar[type]
 
     def default_net(self, channels: int) -> nn.Module:

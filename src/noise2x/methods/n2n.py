@@ -57,6 +57,7 @@ class Noise2Noise:
 
     name: ClassVar[str] = "n2n"
     single_image: ClassVar[bool] = False
+    trainable: ClassVar[bool] = True
     Config: ClassVar[type] = N2NConfig
 
     def __init__(self, loss: Loss | None = None, total_steps: int | None = None) -> None:

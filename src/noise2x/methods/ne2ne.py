@@ -223,6 +223,7 @@ class Neighbor2Neighbor:
 
     name: ClassVar[str] = "ne2ne"
     single_image: ClassVar[bool] = False
+    trainable: ClassVar[bool] = True
     needs_target: ClassVar[bool] = False  # reads batch.noisy only (data=noisy_folder works)
     patch_multiple: ClassVar[int] = 2  # training crops are split into 2x2 cells
     loss_names: ClassVar[tuple[str, ...]] = ("l2",)  # its two terms are squared errors

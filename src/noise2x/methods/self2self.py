@@ -273,6 +273,7 @@ class Self2Self(SingleImageMethod):
 
     name: ClassVar[str] = "self2self"
     single_image: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
     Config: ClassVar[type] = Self2SelfConfig
 
     def __init__(self, config: Self2SelfConfig | None = None, **overrides) -> None:

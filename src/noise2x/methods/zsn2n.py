@@ -210,6 +210,7 @@ class ZeroShotNoise2Noise(SingleImageMethod):
 
     name: ClassVar[str] = "zsn2n"
     single_image: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
     Config: ClassVar[type] = ZSN2NConfig
 
     def __init__(self, config: ZSN2NConfig | None = None, **overrides) -> None:
