@@ -70,7 +70,16 @@ def test_restore_lines_with_a_mask_file_and_denoise(tmp_path):
     mask[..., 9, :] = 1.0
     mask_file = write_image(tmp_path / "mask.png", mask)
     result = run(
-        "restore-lines", source, "-o", tmp_path / "out", "--mask", mask_file, "--denoise", *FAST
+        "restore-lines",
+        source,
+        "-o",
+        tmp_path / "out",
+        "--mask",
+        mask_file,
+        "--denoise",
+        "--denoiser",
+        "self2self",
+        *FAST,
     )
     assert result.exit_code == 0, result.output
     restored, _ = read_image(tmp_path / "out" / "stuck.tif")
@@ -141,7 +150,21 @@ def test_restore_lines_bad_options_exit_2_before_any_file(tmp_path):
     empty = write_image(tmp_path / "empty.png", np.zeros((1, 32, 32), np.float32))
     empty_mask = run("restore-lines", source, "-o", tmp_path / "out", "--mask", empty)
     assert empty_mask.exit_code == 2 and "no pixel" in empty_mask.stderr
+    bad_denoiser = run("restore-lines", source, "-o", tmp_path / "out", "--denoiser", "nlm")
+    assert bad_denoiser.exit_code == 2 and "--denoiser" in bad_denoiser.stderr
+    sigma_alone = run("restore-lines", source, "-o", tmp_path / "out", "--sigma", "25")
+    assert sigma_alone.exit_code == 2 and "--sigma applies to --denoise" in sigma_alone.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_restore_lines_denoise_with_bm3d_at_a_given_sigma(tmp_path):
+    source = write_image(tmp_path / "scan.tif", _damaged())
+    args = ["restore-lines", source, "-o", tmp_path / "out", "--denoise", "--sigma", "20"]
+    result = run(*args, "--denoiser", "bm3d", *FAST)
+    assert result.exit_code == 0, result.output
+    restored, _ = read_image(tmp_path / "out" / "scan.tif")
+    assert restored[..., [5, 17], :].min() > 0.0  # filled, then filtered
+    assert np.std(restored) < np.std(_damaged(rows=()))  # BM3D smoothed the random image
 
 
 def test_restore_lines_image_without_dead_lines_is_copied_unchanged(tmp_path):

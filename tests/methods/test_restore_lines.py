@@ -205,8 +205,39 @@ def test_fit_with_a_given_mask_and_denoise_changes_every_pixel():
     damaged = _rand(1, 1, 16, 16)
     dead = torch.zeros(16, 16, dtype=torch.bool)
     dead[:, 7] = True
-    result = RestoreLines(steps=2, denoise=True, **TINY).fit(damaged, device="cpu", dead=dead)
+    method = RestoreLines(steps=2, denoise=True, denoiser="self2self", **TINY)
+    result = method.fit(damaged, device="cpu", dead=dead)
     assert (result.denoised != damaged).float().mean() > 0.9
+
+
+def test_denoise_with_bm3d_fills_the_lines_then_filters_and_trains_on_whole_lines_only():
+    clean = torch.linspace(0.2, 0.8, 32).expand(1, 1, 32, 32).contiguous()
+    noisy = (clean + 0.1 * _rand(1, 1, 32, 32) - 0.05).clamp(0, 1)
+    noisy[..., 11, :] = 0.0
+    method = RestoreLines(steps=2, denoise=True, denoiser="bm3d", sigma=8.0, **TINY)
+
+    out = method.fit(noisy, device="cpu").denoised
+    keep = method.draw_keep(noisy, torch.Generator().manual_seed(0))  # axis now "rows"
+
+    # training masks are whole rows (no Self2Self pixel masks): every row all 0 or all 1
+    assert torch.equal(keep.amin(dim=-1), keep.amax(dim=-1))
+    assert out[..., 11, :].min() > 0.1  # the dead row is filled before filtering
+    assert (out - clean).abs().mean() < (noisy - clean).abs().mean() / 2  # and BM3D denoised
+
+
+def test_denoise_with_bm3d_and_no_dead_line_filters_without_training():
+    noisy = _rand(1, 1, 16, 16) * 0.8 + 0.1
+    result = RestoreLines(denoise=True, denoiser="bm3d", sigma=20.0, **TINY).fit(noisy)
+    assert result.loss_history == [] and not torch.equal(result.denoised, noisy)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"denoiser": "nlm"}, "denoiser must be 'self2self' or 'bm3d'"), ({"sigma": 0}, "sigma")],
+)
+def test_restore_lines_rejects_bad_denoiser_settings(setting, message):
+    with pytest.raises(ValueError, match=message):
+        RestoreLines(**setting)
 
 
 def test_fit_without_dead_lines_returns_the_image_untrained():

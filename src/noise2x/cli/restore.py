@@ -28,6 +28,7 @@ from noise2x.cli.common import (
 )
 
 AXIS_CHOICES = ("auto", "rows", "cols", "both")
+DENOISERS = ("bm3d", "self2self")
 
 
 @app.command("restore-lines")
@@ -45,6 +46,14 @@ def restore_lines_cmd(
     denoise: Annotated[
         bool, typer.Option("--denoise", help="Also denoise the pixels that are not dead.")
     ] = False,
+    denoiser: Annotated[
+        str,
+        typer.Option(help="With --denoise: 'bm3d' (fill, then BM3D) or 'self2self' (the net)."),
+    ] = "bm3d",
+    sigma: Annotated[
+        float | None,
+        typer.Option(help="Noise level on the 0-255 scale for BM3D (default: estimated)."),
+    ] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="Training steps per image.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the weights, masks and dropout.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -59,12 +68,21 @@ def restore_lines_cmd(
     The dead lines are the rows/columns constant at the image's minimum or maximum (or the
     pixels marked by --mask). A Self2Self network is trained on the image alone, with training
     masks that hide whole lines of the same orientation, and fills the dead lines; every other
-    pixel is kept exactly (or denoised too with --denoise). Outputs keep name, format and
-    dtype; a stack is restored frame by frame.
+    pixel is kept exactly, or, with --denoise, the filled image is denoised by BM3D (noise
+    level --sigma or estimated) or by the same network (--denoiser self2self). Outputs keep
+    name, format and dtype; a stack is restored frame by frame.
     """
     if axis not in AXIS_CHOICES:
         _usage_error(f"--axis must be one of {', '.join(AXIS_CHOICES)}, got {axis!r}")
-    settings: dict = {"axis": axis, "denoise": denoise, "seed": seed}
+    if denoiser not in DENOISERS:
+        _usage_error(f"--denoiser must be one of {', '.join(DENOISERS)}, got {denoiser!r}")
+    if sigma is not None and not (denoise and denoiser == "bm3d"):
+        _usage_error("--sigma applies to --denoise with --denoiser bm3d")
+    if sigma is not None and not sigma > 0:
+        _usage_error(f"--sigma must be positive, got {sigma}")
+    settings: dict = {"axis": axis, "denoise": denoise, "denoiser": denoiser, "seed": seed}
+    if sigma is not None:
+        settings["sigma"] = sigma
     if steps is not None:
         settings["steps"] = steps
     dead_mask = _read_mask(mask) if mask is not None else None
