@@ -29,9 +29,10 @@ columns lost (150 steps):
   detection). A first attempt that only ever hid rows failed on missing columns.
 - **Test passes hide only the dead lines** (``test_line_fraction=0``), so the interpolation
   spans the narrowest gaps; hiding 30 % more lines at test time lost 0.5-0.9 dB.
-- With ``denoise=True, denoiser="self2self"`` the masks also hide single pixels (Bernoulli, ``keep_prob``), so a
-  pixel is predicted from its own line too: +1.6 dB over line masks alone (22.5 vs 20.9 dB
-  on a 128x128 crop of Set12/05 at sigma = 25 with 20 % rows lost, 1000 steps).
+- With ``denoise=True, denoiser="self2self"`` the masks also hide single pixels (Bernoulli,
+  ``keep_prob``), so a pixel is predicted from its own line too: +1.6 dB over line masks
+  alone (22.5 vs 20.9 dB on a 128x128 crop of Set12/05 at sigma = 25 with 20 % rows lost,
+  1000 steps).
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ class RestoreLinesConfig(Self2SelfConfig):
     """Settings of the line-restoring Self2Self: Self2Self's, plus the line masks.
 
     The other fields are Self2Self's (see ``Self2SelfConfig``) with the same defaults;
-    ``keep_prob`` is used only with ``denoise=True, denoiser="self2self"``, when Self2Self's Bernoulli pixel masks
-    are combined with the line masks (so that a pixel is also predicted from its own line).
+    ``keep_prob`` is used only with ``denoise=True, denoiser="self2self"``, when Self2Self's
+    Bernoulli pixel masks are combined with the line masks (so that a pixel is also predicted
+    from its own line).
 
     Attributes
     ----------
