@@ -327,6 +327,46 @@ def downsamplers() -> dict:
     )
 
 
+def lines() -> dict:
+    def scores(psnr: float, seconds: float = 1.0) -> dict:
+        return dict(psnr_db=psnr, ssim=0.9, psnr_lines_db=psnr - 5.0, seconds=seconds)
+
+    def row(image, axis, fraction, noise, n2x, interp, biharm, net=None) -> dict:
+        found = dict(
+            image=image,
+            axis=axis,
+            fraction=fraction,
+            noise=noise,
+            steps=1000,
+            damaged_black=dict(psnr_db=10.0, ssim=0.5, detected=True),
+            damaged_white=dict(psnr_db=9.0, ssim=0.4, detected=image != "02.png"),
+            noise2x=scores(n2x, 500.0),
+            interp=scores(interp),
+            biharmonic=scores(biharm),
+        )
+        if net is not None:
+            found["noise2x_net"] = scores(net, 900.0)
+        return found
+
+    rows = [  # noisy and columns first: the table puts noise-free rows first
+        row("01.png", "rows", 0.2, "gauss25", 28.0, 27.0, 27.5, net=25.0),
+        row("01.png", "cols", 0.1, "none", 30.0, 29.0, 29.0),
+        row("01.png", "rows", 0.2, "none", 35.0, 34.0, 34.5),
+        row("02.png", "rows", 0.2, "none", 33.0, 32.0, 33.5),
+    ]
+    machine = {"cpu": "Test CPU", "cores": 2}
+    return dict(
+        benchmark="lines",
+        subset="default",
+        date="2026-01-02",
+        machine=machine,
+        workers=2,
+        threads=1,
+        torch="2.13.0",
+        rows=rows,
+    )
+
+
 #: Every kind's sample, by kind name (a test checks that every registered kind has one).
 SAMPLES = {
     f.__name__: f
@@ -339,5 +379,6 @@ SAMPLES = {
         real_fmd,
         finetune_prob4,
         downsamplers,
+        lines,
     )
 }

@@ -180,6 +180,21 @@ def test_downsamplers_table_one_row_per_set_and_sigma_diagonal_first_and_the_bes
     assert "(6000 steps of 8 crops of 64x64, fixed noisy set, 10 min on one thread)" in text
 
 
+def test_lines_table_noise_free_rows_first_margin_over_the_better_baseline_and_detection():
+    text = KINDS.get("lines").markdown(SAMPLES["lines"]())
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+
+    assert table[2] == (
+        "| 20% rows | none | 2 | 10.00 / 0.500 | 34.00 / 0.900 | 33.00 / 0.900 | 34.00 / 0.900 "
+        "| +0.00 dB | 2 / 1 of 2 | 500 |"
+    )
+    assert table[3].startswith("| 10% cols | none | 1 |")
+    assert table[4].startswith("| 20% rows | gauss25 | 1 |") and "| +0.50 dB |" in table[4]
+    # the net-denoiser comparison, only where it was measured
+    assert "| 20% rows | gauss25 | 1 | 25.00 / 0.900 | 28.00 / 0.900 |" in text
+    assert "First attempt (issue 5), noise-free: 10% rows 26.3 dB" in text
+
+
 def test_downsamplers_curves_are_the_mean_psnr_per_step_of_each_downsampler():
     charts = KINDS.get("downsamplers").charts(SAMPLES["downsamplers"]())
     curves = {c.name: c for c in charts if c.name.startswith("curves_")}
@@ -206,7 +221,10 @@ def test_n2n_chart_is_n2n_vs_n2c_vs_bm3d_mean_psnr_per_set():
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
-        ({"benchmark": "zsn2m"}, "unknown benchmark 'zsn2m'; known: downsamplers, finetune_prob4"),
+        (
+            {"benchmark": "zsn2m"},
+            "unknown benchmark 'zsn2m'; known: downsamplers, finetune_prob4, lines",
+        ),
         ({"rows": [1, 2]}, "not a noise2x benchmark result"),
         ([1, 2], "expected a JSON object"),
     ],
