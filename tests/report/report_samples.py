@@ -367,6 +367,33 @@ def lines() -> dict:
     )
 
 
+def self2self() -> dict:
+    rows = []
+    for image, base in (("01.png", 26.0), ("02.png", 31.0)):
+        for method, psnr, seconds in (
+            ("noisy", 20.0, 0.0),
+            ("self2self", base, 540.0),
+            ("zsn2n", base + 0.5, 150.0),
+            ("bm3d", base + 2.0, 6.0),
+        ):
+            row = dict(image=image, noise="gauss25", method=method, psnr_db=psnr, ssim=0.8)
+            row["seconds"] = seconds
+            if method == "self2self":
+                row.update(steps=1000, passes=32, psnr_history=[[500, base - 1], [1000, base]])
+            rows.append(row)
+    machine = {"cpu": "Test CPU", "cores": 2}
+    return dict(
+        benchmark="self2self",
+        subset="default",
+        date="2026-01-02",
+        machine=machine,
+        workers=2,
+        threads=1,
+        torch="2.13.0",
+        rows=rows,
+    )
+
+
 #: Every kind's sample, by kind name (a test checks that every registered kind has one).
 SAMPLES = {
     f.__name__: f
@@ -380,5 +407,6 @@ SAMPLES = {
         finetune_prob4,
         downsamplers,
         lines,
+        self2self,
     )
 }

@@ -195,6 +195,16 @@ def test_lines_table_noise_free_rows_first_margin_over_the_better_baseline_and_d
     assert "First attempt (issue 5), noise-free: 10% rows 26.3 dB" in text
 
 
+def test_self2self_table_means_over_images_and_says_what_was_not_run():
+    text = KINDS.get("self2self").markdown(SAMPLES["self2self"]())
+
+    assert "Self2Self default: 1000 steps, 32 passes" in text
+    assert (
+        "| gauss25 | 2 | 20.00 / 0.800 | 28.50 / 0.800 / 540.0 s | 29.00 / 0.800 / 150.0 s "
+        "| 30.50 / 0.800 / 6.0 s | not run |"
+    ) in text
+
+
 def test_downsamplers_curves_are_the_mean_psnr_per_step_of_each_downsampler():
     charts = KINDS.get("downsamplers").charts(SAMPLES["downsamplers"]())
     curves = {c.name: c for c in charts if c.name.startswith("curves_")}
