@@ -43,12 +43,13 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report.machine import machine
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -259,26 +260,6 @@ def build_jobs(args, examples: Path) -> list[dict]:
 
 def run_job(job: dict) -> dict:
     return ne2ne_job(job) if job["part"] == "ne2ne" else study_job(job)
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        python=platform.python_version(),
-        platform=platform.platform(),
-        bf16_native=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-    )
 
 
 def grid_figure(examples: Path, path: Path) -> Path | None:

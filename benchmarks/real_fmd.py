@@ -52,13 +52,14 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report.machine import machine
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -207,27 +208,6 @@ def build_jobs(fields: list[str], training: dict, zsn2n_steps, outputs: Path) ->
         for field in fields
         if not (m == "n2n_best" and checkpoints["n2n_best"] is None)
     ]
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        platform=platform.platform(),
-        bf16_native=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-    )
 
 
 # --- reporting -------------------------------------------------------------------------------

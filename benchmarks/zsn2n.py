@@ -30,12 +30,13 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report.machine import machine
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -222,27 +223,6 @@ def build_jobs(subset: str, threads: int) -> list[tuple]:
     # Longest first, so the two workers finish together.
     order = {"paper": 0, "noise2x": 1, "bm3d": 2, "noisy": 3}
     return sorted(jobs, key=lambda j: order[j[3]])
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        platform=platform.platform(),
-        bf16_native=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-    )
 
 
 # --- table -----------------------------------------------------------------------------------
