@@ -44,12 +44,14 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report.machine import machine
+from noise2x.report.self2self import markdown
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -200,89 +202,6 @@ def build_jobs(args) -> list[dict]:
                 )
     order = {"paper": 0, "self2self": 1, "zsn2n": 2, "bm3d": 3, "noisy": 4}
     return sorted(jobs, key=lambda j: order[j["method"]])  # longest first
-
-
-def machine() -> dict:
-    import torch
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(
-        cpu=cpu,
-        cores=os.cpu_count(),
-        python=platform.python_version(),
-        platform=platform.platform(),
-        bf16_native=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-    )
-
-
-# --- table -----------------------------------------------------------------------------------
-def summarize(rows: list[dict]) -> dict:
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["noise"], r["method"]), []).append(r)
-    return {
-        key: dict(
-            n=len(rs),
-            psnr_db=float(np.mean([r["psnr_db"] for r in rs])),
-            ssim=float(np.mean([r["ssim"] for r in rs])),
-            seconds=float(np.mean([r["seconds"] for r in rs])),
-        )
-        for key, rs in groups.items()
-    }
-
-
-def _cell(cell: dict | None, seconds: bool = True) -> str:
-    if cell is None:
-        return "not run"
-    text = f"{cell['psnr_db']:.2f} / {cell['ssim']:.3f}"
-    return text + (f" / {cell['seconds']:.1f} s" if seconds else "")
-
-
-def markdown(result: dict) -> str:
-    summary = summarize(result["rows"])
-    s2s = next((r for r in result["rows"] if r["method"] == "self2self"), {})
-    lines = [
-        f"Self2Self benchmark, {result['date']}, {result['machine']['cpu']}, "
-        f"{result['workers']} worker(s) x {result['threads']} thread(s), torch "
-        f"{result['torch']}; Self2Self default: {s2s.get('steps', '?')} steps, "
-        f"{s2s.get('passes', '?')} passes; PSNR (dB) / SSIM / seconds per image, mean over n "
-        f"images ({result['subset']} subset).",
-        "",
-        "| noise | n | noisy | Self2Self (noise2x default) | ZS-N2N | BM3D | Self2Self, paper's "
-        "schedule |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for noise in SIGMAS:
-        if (noise, "noisy") not in summary:
-            continue
-        cells = [
-            _cell(summary.get((noise, "noisy")), seconds=False),
-            *(_cell(summary.get((noise, m))) for m in ("self2self", "zsn2n", "bm3d", "paper")),
-        ]
-        n = summary[(noise, "noisy")]["n"]
-        lines.append(f"| {noise} | {n} | " + " | ".join(cells) + " |")
-    paper_rows = [r for r in result["rows"] if r["method"] == "paper"]
-    if paper_rows:
-        lines += [
-            "",
-            "Self2Self with the paper's schedule, PSNR (dB) of the ensemble along training:",
-            "",
-            "| image | noise | "
-            + " | ".join(str(s) for s, _ in paper_rows[0]["psnr_history"])
-            + " |",
-            "| --- | --- | " + " | ".join("---" for _ in paper_rows[0]["psnr_history"]) + " |",
-        ]
-        for r in paper_rows:
-            values = " | ".join(f"{p:.2f}" for _, p in r["psnr_history"])
-            lines.append(f"| {r['image']} | {r['noise']} | {values} |")
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
