@@ -12,8 +12,8 @@ the two versions restore identically and the methods run once, on the black one:
 - ``noise2x``: ``RestoreLines`` with the library's defaults, dead lines found by
   ``detect_dead_lines`` (axis "auto"); with noise, ``denoise=True`` with its default BM3D
   denoiser at the true sigma (``sigma=25``, as the baselines get): fill, then filter;
-- ``noise2x_net`` (with noise, only for ``NET_CONDITIONS``: 20 % of the rows): the same with
-  ``denoiser="self2self"``, the network denoising every pixel itself;
+- ``noise2x_net`` (only with ``--net``, with noise, for ``NET_CONDITIONS``: 20 % of the
+  rows): the same with ``denoiser="self2self"``, the network denoising every pixel itself;
 - ``interp``: linear interpolation across the missing lines (``numpy.interp`` along each
   column for rows, along each row for columns), followed by BM3D (true sigma) with noise;
 - ``biharmonic``: ``skimage.restoration.inpaint_biharmonic`` on the dead pixels, followed by
@@ -27,6 +27,7 @@ Usage::
 
     python benchmarks/lines.py                   # Set12/01 x 10 conditions, ~55 min
     python benchmarks/lines.py --full            # all 12 images (five are 512x512), ~20 h
+    python benchmarks/lines.py --net             # + the net denoiser on 20 % rows, ~10 min more
     python benchmarks/lines.py --quick --out /tmp/lines.json    # smoke run, ~2 minutes
     python benchmarks/lines.py --table-only      # re-render the Markdown from the JSON
 
@@ -70,8 +71,8 @@ SUBSETS = {
 FIGURE = [("01.png", "rows", 0.2, "black", "none"), ("01.png", "cols", 0.3, "white", "gauss25")]
 QUICK = dict(crop=64, steps=20, passes=4, conditions=[("rows", 0.2), ("cols", 0.3)])
 METHODS = ["noise2x", "interp", "biharmonic"]
-# Conditions where noise2x also runs with its network as denoiser (--denoiser self2self): a
-# second training per job, so only one condition by default.
+# Conditions where ``--net`` also runs noise2x with its network as denoiser (--denoiser
+# self2self): a second training per job (~10 more minutes), so not in the default run.
 NET_CONDITIONS = [("rows", 0.2, "gauss25")]
 
 
@@ -155,7 +156,7 @@ def run_job(job: dict) -> dict:
     dead = detect_dead_lines(torch.from_numpy(damaged), "auto").mask
     outputs = dict(versions)
     sigma = SIGMA / 255.0
-    net = (axis, fraction, noise) in NET_CONDITIONS or bool(job.get("net"))
+    net = bool(job.get("net")) and (axis, fraction, noise) in NET_CONDITIONS
     for method in [*METHODS, "noise2x_net"] if net else METHODS:
         start = time.perf_counter()
         if method in ("noise2x", "noise2x_net"):
@@ -210,7 +211,7 @@ def run_job(job: dict) -> dict:
 def build_jobs(args, examples: Path) -> list[dict]:
     subset = "quick" if args.quick else "full" if args.full else "default"
     conditions = QUICK["conditions"] if args.quick else DAMAGE
-    common = dict(threads=args.threads, examples=str(examples))
+    common = dict(threads=args.threads, examples=str(examples), net=args.net)
     if args.quick:
         common.update(crop=QUICK["crop"], params=dict(steps=QUICK["steps"], passes=QUICK["passes"]))
     return [
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="all 12 Set12 images (hours)")
     parser.add_argument("--quick", action="store_true", help="smoke test on a 64x64 crop")
+    parser.add_argument("--net", action="store_true", help="also the net denoiser (20%% rows)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--out", type=Path, default=RESULTS / "lines.json")
