@@ -18,12 +18,12 @@ from noise2x.train.checkpoint import load_denoiser
 from noise2x.train.finetune import (
     DEFAULT_LR,
     DEFAULT_STEPS,
-    _allowed_starts,
     _sample_crops,
     finetune,
     holdout_tiles,
     save_finetuned_checkpoint,
 )
+from noise2x.train.loop import allowed_starts
 
 FAST = {"steps": 4, "crop": 32, "batch_size": 2, "eval_every": 2}
 
@@ -52,7 +52,7 @@ def test_training_crops_never_touch_a_held_out_tile():
         held[row : row + 32, col : col + 32] = True
     marked = torch.from_numpy(held.astype(np.float32))[None, None]  # 1 on held-out pixels
 
-    allowed = _allowed_starts(96, 128, 40, corners, 32)
+    allowed = allowed_starts(96, 128, 40, corners, 32)
     crops, _ = _sample_crops(marked, marked, allowed, 40, 64, torch.Generator().manual_seed(0))
 
     assert len(corners) == 3  # round(0.25 * 12)

@@ -34,8 +34,14 @@ def add_noise_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="Clean images or folders.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
     noise: Annotated[str, typer.Option(help="Noise model (see `noise2x list`).")] = "gaussian",
-    sigma: Annotated[float | None, typer.Option(help="Gaussian std on the 0-255 scale.")] = None,
-    lam: Annotated[float | None, typer.Option(help="Poisson photons at intensity 1.")] = None,
+    sigma: Annotated[
+        str | None,
+        typer.Option(help="Gaussian std on the 0-255 scale; LO:HI draws it per image (uniform)."),
+    ] = None,
+    lam: Annotated[
+        str | None,
+        typer.Option(help="Poisson photons at intensity 1; LO:HI draws it per image (log scale)."),
+    ] = None,
     p: Annotated[float | None, typer.Option(help="Pixel probability (bernoulli, impulse).")] = None,
     fraction: Annotated[float | None, typer.Option(help="Fraction of lines (lines).")] = None,
     axis: Annotated[str | None, typer.Option(help="rows, cols or both (lines).")] = None,
@@ -43,6 +49,13 @@ def add_noise_cmd(
     coverage: Annotated[float | None, typer.Option(help="Covered fraction (text).")] = None,
     clip: Annotated[bool, typer.Option(help="Clip the noisy image to [0, 1].")] = False,
     seed: Annotated[int, typer.Option(help="Seed; image i uses seed + i.")] = 0,
+    level_seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the per-image levels drawn from LO:HI ranges (default: --seed); give "
+            "two calls the same one and different --seed for independent pairs at equal levels."
+        ),
+    ] = None,
     output_dtype: Annotated[
         str | None,
         typer.Option(help="uint8, uint16 or float32; float32 writes TIFF (PNG/JPEG can't)."),
@@ -53,18 +66,22 @@ def add_noise_cmd(
 
     Integer outputs (the default for PNG/JPEG inputs) are rounded and clipped to the dtype's
     range; use ``--output-dtype float32`` to keep the noise exactly (written as TIFF).
+    ``--sigma 0:55`` or ``--lam 10:200`` draw the level of each image from a range (seeded by
+    ``--level-seed``), for training a model that is blind to the noise level.
     """
     import torch
 
     from noise2x.data.io import read_image, write_image
-    from noise2x.noise import build_noise
+    from noise2x.noise import build_noise, draw_levels, parse_level
 
-    given = dict(
-        sigma=sigma, lam=lam, p=p, fraction=fraction, axis=axis, value=value, coverage=coverage
-    )
-    kwargs = {k: v for k, v in given.items() if v is not None}
     try:
-        model = build_noise(noise, clip=clip, **kwargs)
+        levels = {
+            key: parse_level(key, text) for key, text in (("sigma", sigma), ("lam", lam)) if text
+        }
+        given = dict(p=p, fraction=fraction, axis=axis, value=value, coverage=coverage)
+        kwargs = {k: v for k, v in given.items() if v is not None}
+        first = draw_levels(levels, seed if level_seed is None else level_seed, 0)
+        build_noise(noise, clip=clip, **kwargs, **first)
     except USER_ERRORS as err:
         _usage_error(_message(err))
     _check_output_dtype(output_dtype)
@@ -78,12 +95,15 @@ def add_noise_cmd(
             _claim(target, path, overwrite, written)
             clean, meta = read_image(path)
             batch = torch.from_numpy(clean if clean.ndim == 4 else clean[None])
+            drawn = draw_levels(levels, seed if level_seed is None else level_seed, index)
+            model = build_noise(noise, clip=clip, **kwargs, **drawn)
             generator = torch.Generator().manual_seed(seed + index)
             noisy = model(batch, generator=generator).numpy()
             noisy = noisy if clean.ndim == 4 else noisy[0]
             write_image(target, noisy, like=meta, overwrite=overwrite, dtype=output_dtype)
             written[target] = path
-            _print_plain(f"{path} -> {target}")
+            shown = "".join(f" ({k} {v:.4g})" for k, v in drawn.items() if len(set(levels[k])) > 1)
+            _print_plain(f"{path} -> {target}{shown}")
         except FILE_ERRORS as err:
             _fail(failures, str(path), err)
     _print_failures(failures)

@@ -16,11 +16,13 @@ from noise2x.noise.base import (
 from noise2x.noise.bernoulli import BernoulliNoise
 from noise2x.noise.gaussian import GaussianNoise
 from noise2x.noise.impulse import ImpulseNoise
+from noise2x.noise.levels import LEVEL_RANGES, draw_levels, parse_level
 from noise2x.noise.lines import MissingLines
 from noise2x.noise.poisson import PoissonGaussianNoise, PoissonNoise
 from noise2x.noise.text import TextNoise
 
 __all__ = [
+    "LEVEL_RANGES",
     "NOISES",
     "BernoulliNoise",
     "GaussianNoise",
@@ -33,5 +35,7 @@ __all__ = [
     "TextNoise",
     "add_noise",
     "build_noise",
+    "draw_levels",
+    "parse_level",
     "register_noise",
 ]

@@ -87,11 +87,9 @@ from torch import Tensor, nn
 
 from noise2x.losses import symmetric_n2n_loss
 from noise2x.train.checkpoint import Denoiser
+from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
 __all__ = ["FinetuneResult", "finetune", "holdout_tiles", "save_finetuned_checkpoint"]
-
-MAX_HOLDOUT_TILES = 64
-"""Most held-out tiles (their loss is measured at every evaluation)."""
 
 HOLDOUT_MARGIN = 32
 """Pixels of context around a held-out tile when it is denoised for the held-out loss."""
@@ -155,78 +153,6 @@ class FinetuneResult:
     def denoiser(self, pretrained: Denoiser) -> Denoiser:
         """Return `pretrained` with this result's net (same method, config and channels)."""
         return dataclasses.replace(pretrained, net=self.net)
-
-
-def holdout_tiles(
-    height: int,
-    width: int,
-    tile: int,
-    fraction: float,
-    generator: torch.Generator,
-    max_tiles: int = MAX_HOLDOUT_TILES,
-) -> Tensor:
-    """Pick the held-out tiles of an image: a random `fraction` of a grid of square tiles.
-
-    The grid has ``(height // tile) x (width // tile)`` tiles starting at (0, 0) (a remainder
-    strip at the bottom or right is never held out). ``round(fraction * n)`` tiles are drawn
-    without replacement, at least one and at most ``min(n - 1, max_tiles)``, so some tiles
-    remain for training and an evaluation costs at most `max_tiles` tiles on a large image.
-
-    Parameters
-    ----------
-    height, width : int
-        Image size in pixels.
-    tile : int
-        Tile side in pixels (>= 1).
-    fraction : float in (0, 1)
-        Fraction of the tiles to hold out.
-    generator : torch.Generator
-        Source of the random choice (CPU).
-    max_tiles : int
-        Most tiles to hold out (64 by default: about a million pixels with 128 x 128 tiles).
-
-    Returns
-    -------
-    corners : Tensor, shape (K, 2), int64
-        (row, column) of the top-left pixel of each held-out tile, in increasing order.
-
-    Raises
-    ------
-    ValueError
-        If the grid has fewer than 2 tiles, or `fraction` is not in (0, 1).
-
-    Examples
-    --------
-    >>> corners = holdout_tiles(256, 256, 64, 0.25, torch.Generator().manual_seed(0))
-    >>> corners.shape, bool((corners % 64 == 0).all())
-    (torch.Size([4, 2]), True)
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"holdout fraction must be in (0, 1), got {fraction!r}")
-    rows, cols = height // tile, width // tile
-    if rows * cols < 2:
-        raise ValueError(
-            f"a {height}x{width} image holds {rows * cols} tile(s) of {tile}x{tile}; "
-            "need at least 2 (one to hold out, one to train on)"
-        )
-    n = rows * cols
-    count = min(n - 1, max_tiles, max(1, round(fraction * n)))
-    picked = torch.randperm(n, generator=generator)[:count].sort().values
-    return torch.stack([picked // cols * tile, picked % cols * tile], dim=1)
-
-
-def _allowed_starts(height: int, width: int, crop: int, corners: Tensor, tile: int) -> Tensor:
-    """Return a bool map (H - crop + 1, W - crop + 1): True where a crop's top-left corner may be.
-
-    A crop is allowed when it overlaps no held-out tile (checked with a summed-area table).
-    """
-    held = torch.zeros(height + 1, width + 1, dtype=torch.int32)
-    for row, col in corners.tolist():
-        held[row + 1 : row + tile + 1, col + 1 : col + tile + 1] = 1
-    table = held.cumsum(0, dtype=torch.int32).cumsum(1, dtype=torch.int32)
-    c = crop
-    inside = table[c:, c:] - table[:-c, c:] - table[c:, :-c] + table[:-c, :-c]
-    return inside == 0
 
 
 def _augment(a: Tensor, b: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -382,7 +308,7 @@ def finetune(
     tile = max(16, min(crop, min(height, width) // 4))  # at least a 4 x 4 grid of tiles
     generator = torch.Generator().manual_seed(seed)
     corners = holdout_tiles(height, width, tile, holdout, generator)
-    allowed = _allowed_starts(height, width, crop, corners, tile)
+    allowed = allowed_starts(height, width, crop, corners, tile)
     bf16 = _use_bf16(precision, device)
 
     net = copy.deepcopy(denoiser.net).eval()  # eval mode throughout: frozen norm statistics
@@ -400,7 +326,10 @@ def finetune(
 
     if channels_last:
         net.to(memory_format=torch.channels_last)
-    run = _optimise(net, sample, evaluate, steps, lr, warmup, eval_every, patience, bf16, progress)
+    run = guarded_optimise(
+        net, sample, symmetric_pair_loss, evaluate, steps, lr, warmup, eval_every, patience, bf16,
+        progress,
+    )  # fmt: skip
     net.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
     settings = dict(
         lr=lr,
@@ -424,62 +353,9 @@ def finetune(
     )
 
 
-def _optimise(
-    net: nn.Module,
-    sample: Callable[[], tuple[Tensor, Tensor]],
-    evaluate: Callable[[], float],
-    steps: int,
-    lr: float,
-    warmup: float,
-    eval_every: int,
-    patience: int | None,
-    bf16: bool,
-    progress: Callable[[int, int], None] | None,
-) -> dict:
-    """Run Adam on the symmetric loss, keep the weights of the lowest `evaluate()`.
-
-    Loads the best weights into `net` (the initial ones if nothing beat them) and returns the
-    ``holdout_history``, ``train_history``, ``best_step`` and ``steps`` of `FinetuneResult`.
-    """
-    history = [(0, evaluate())]
-    best_loss, best_step, best_state = history[0][1], 0, _copy_state(net)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-8)
-    warm_steps = max(1, round(warmup * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1.0, (i + 1) / warm_steps)
-    )
-    device_type = next(net.parameters()).device.type
-    train_history: list[float] = []
-    stale, step = 0, 0
-    for step in range(1, steps + 1):
-        batch_a, batch_b = sample()
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-            loss = symmetric_n2n_loss(net, batch_a, batch_b)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        train_history.append(loss.item())
-        if not math.isfinite(train_history[-1]):
-            history.append((step, math.inf))  # diverged: the guard keeps the best so far
-            break
-        if step % eval_every == 0 or step == steps:
-            history.append((step, evaluate()))
-            if history[-1][1] < best_loss:
-                best_loss, best_step, best_state, stale = history[-1][1], step, _copy_state(net), 0
-            else:
-                stale += 1
-                if patience is not None and stale >= patience:
-                    break
-        if progress is not None:
-            progress(step, steps)
-    net.load_state_dict(best_state)
-    return {
-        "holdout_history": history,
-        "train_history": train_history,
-        "best_step": best_step,
-        "steps": step,
-    }
+def symmetric_pair_loss(net: nn.Module, batch: tuple[Tensor, Tensor]) -> Tensor:
+    """Return the symmetric Noise2Noise loss of a batch of crop pairs (``symmetric_n2n_loss``)."""
+    return symmetric_n2n_loss(net, *batch)
 
 
 def _check_pair(noisy_a: Tensor, noisy_b: Tensor, channels: int) -> tuple[Tensor, Tensor]:
@@ -539,10 +415,6 @@ def _use_bf16(precision: str, device: torch.device) -> bool:
             return torch.cuda.is_bf16_supported()
         return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     raise ValueError(f"finetune: precision must be 'auto', '32' or 'bf16', got {precision!r}")
-
-
-def _copy_state(net: nn.Module) -> dict[str, Tensor]:
-    return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
 def _sample_crops(

@@ -1,0 +1,230 @@
+"""Train the shipped denoiser prior on noisy pairs only: no clean image in training or selection.
+
+The recipe, one grey and one colour model:
+
+1. **Noisy pairs on disk**, written by ``noise2x add-noise`` from the clean training sets
+   (../shared/data/Train400, 400 grey 180x180; ../shared/data/CBSD432, 432 colour 481x321).
+   Each image gets several independent pairs, one per *kind*, at a level drawn per image
+   (``--sigma LO:HI`` / ``--lam LO:HI`` with one ``--level-seed`` for both views of a pair
+   and a different ``--seed`` for each view), written as float32 TIFF without clipping so that
+   each view is an unbiased noisy view of the other:
+
+   - ``g0``, ``g1``, ``g2``: Gaussian, sigma uniform in [0, 55] (0-255 scale; grey uses all
+     three, colour ``g0`` and ``g1``);
+   - ``p``: Poisson, lambda log-uniform in [10, 200] photons at intensity 1;
+   - ``pg``: Poisson-Gaussian, lambda log-uniform in [10, 200] and sigma uniform in [0, 25].
+
+   The files are named ``<image>_<kind>``, so the last ``val_images`` images (all their kinds)
+   are held out whole for validation.
+2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
+   alone: the paper's U-Net (``net=unet_n2n``), L2 loss, Adam with the Noise2Noise ramp-down,
+   crops of 64x64, batches of 8, one torch thread per model, the two models side by side.
+   Model selection uses the noisy-target PSNR of the held-out pairs (``val/psnr_db``), which
+   ranks models as a clean PSNR would in expectation; ``best.ckpt`` is the one exported.
+3. **Export**: ``--export`` writes ``src/noise2x/weights/prior_{grey,colour}.safetensors``
+   with their metadata (this recipe, data, noise ranges, steps, seed, commit, training time).
+
+Resumable: rerunning the same command skips the pairs already written and resumes each
+training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``.
+
+Usage::
+
+    python benchmarks/train_prior.py                      # pairs, both trainings, export
+    python benchmarks/train_prior.py --steps 500 --work runs/prior-smoke --no-export
+    python benchmarks/train_prior.py --export-only        # export the finished trainings
+
+References
+----------
+J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
+"Beyond a Gaussian Denoiser" (DnCNN-B: one model for sigma in [0, 55]), IEEE TIP 2017.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = Path(os.environ.get("NOISE2X_DATA", REPO.parent / "shared" / "data"))
+
+# kind -> (noise model, add-noise options); the level ranges of the recipe.
+KINDS = {
+    "g0": ("gaussian", ["--sigma", "0:55"]),
+    "g1": ("gaussian", ["--sigma", "0:55"]),
+    "g2": ("gaussian", ["--sigma", "0:55"]),
+    "p": ("poisson", ["--lam", "10:200"]),
+    "pg": ("poisson_gaussian", ["--lam", "10:200", "--sigma", "0:25"]),
+}
+MODELS = {
+    "grey": {"source": "Train400", "kinds": ["g0", "g1", "g2", "p", "pg"], "channels": 1},
+    "colour": {"source": "CBSD432", "kinds": ["g0", "g1", "p", "pg"], "channels": 3},
+}
+
+
+def write_pairs(model: str, work: Path) -> tuple[Path, Path]:
+    """Write the noisy pairs of `model` under WORK/pairs/<model>/{a,b} (skipping finished kinds)."""
+    spec = MODELS[model]
+    root = work / "pairs" / model
+    for k, kind in enumerate(spec["kinds"]):
+        noise, options = KINDS[kind]
+        done = root / f".{kind}.done"
+        if done.exists():
+            continue
+        for view, offset in (("a", 0), ("b", 5000)):
+            stage = root / "stage" / kind / view
+            shutil.rmtree(stage, ignore_errors=True)
+            command = [
+                sys.executable, "-m", "noise2x", "add-noise", str(DATA / spec["source"]),
+                "-o", str(stage), "--noise", noise, *options, "--output-dtype", "float32",
+                "--seed", str(10000 * (k + 1) + offset), "--level-seed", str(100 + k),
+            ]  # fmt: skip
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            (root / view).mkdir(parents=True, exist_ok=True)
+            for path in stage.iterdir():
+                path.rename(root / view / f"{path.stem}_{kind}{path.suffix}")
+        done.touch()
+    shutil.rmtree(root / "stage", ignore_errors=True)
+    return root / "a", root / "b"
+
+
+def overrides(model: str, work: Path, steps: int, val_images: int) -> list[str]:
+    """Return the ``noise2x train`` overrides of one model of the recipe."""
+    spec = MODELS[model]
+    root = work / "pairs" / model
+    return [
+        "method=n2n",
+        "data=pairs",
+        f"data.a={root / 'a'}",
+        f"data.b={root / 'b'}",
+        "data.normalize=none",  # the views are already on the [0, 1] scale, unclipped
+        f"data.channels={spec['channels']}",
+        f"data.val_count={val_images * len(spec['kinds'])}",
+        "data.patch_size=64",
+        "data.batch_size=8",
+        "data.num_workers=0",
+        "net=unet_n2n",
+        "loss=l2",
+        "seed=0",
+        f"trainer.max_steps={steps}",
+        f"trainer.val_every_n_steps={max(1, steps // 10)}",
+        "trainer.checkpoint_every_n_steps=500",
+        "trainer.threads=1",
+        "trainer.progress_bar=false",
+        f"run.root={work / 'runs' / model}",
+    ]
+
+
+def latest_run(work: Path, model: str) -> Path | None:
+    """Return the newest run directory of `model` under WORK/runs with a ``last.ckpt``."""
+    found = sorted((work / "runs" / model).glob("*/*/checkpoints/last.ckpt"), key=os.path.getmtime)
+    return found[-1].parent.parent if found else None
+
+
+def train_job(job: tuple[str, str, int, int]) -> dict:
+    """Train (or resume) one model; returns its run directory, steps, seconds, val PSNR."""
+    model, work_text, steps, val_images = job
+    from noise2x.train.runs import train
+
+    previous = latest_run(Path(work_text), model)
+    if previous is not None:
+        result = train([f"trainer.max_steps={steps}", "trainer.threads=1"], resume=previous)
+    else:
+        result = train(overrides(model, Path(work_text), steps, val_images))
+    return {
+        "model": model,
+        "run_dir": str(result.run_dir),
+        "steps": result.steps,
+        "seconds": round(result.seconds, 1),
+        "val_psnr_db": result.val_psnr_db,
+    }
+
+
+def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
+    """Write the selected checkpoint of `model` as ``src/noise2x/weights/prior_*.safetensors``.
+
+    The metadata record the recipe (this script and its training overrides), the data, the
+    noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
+    commit and the training time summed over the sessions in ``WORK/training.json``.
+    """
+    import torch
+
+    from noise2x.train.checkpoint import load_denoiser
+    from noise2x.weights import PRIORS, WEIGHTS_DIR, save_weights
+
+    run_dir = latest_run(work, model)
+    if run_dir is None:
+        raise FileNotFoundError(f"no finished run of {model!r} under {work / 'runs' / model}")
+    path = run_dir / "checkpoints" / checkpoint
+    denoiser = load_denoiser(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    val = [v for k, v in state.get("callbacks", {}).items() if "ModelCheckpoint" in k]
+    best = float(val[0]["best_model_score"]) if val and val[0].get("best_model_score") else None
+    log = work / "training.json"
+    sessions = json.loads(log.read_text()) if log.exists() else []
+    seconds = sum(r["seconds"] for s in sessions for r in s["runs"] if r["model"] == model)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    spec = MODELS[model]
+    metadata = {
+        "net": denoiser.config["net"],
+        "channels": spec["channels"],
+        "recipe": "benchmarks/train_prior.py: noise2x train "
+        + " ".join(
+            o for o in overrides(model, Path("WORK"), denoiser.config["trainer"]["max_steps"], 4)
+        ),
+        "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
+        "(no clean image in training or model selection)",
+        "noise": {k: " ".join(KINDS[k][1]) + f" ({KINDS[k][0]})" for k in spec["kinds"]},
+        "steps": denoiser.step,
+        "max_steps": denoiser.config["trainer"]["max_steps"],
+        "val_psnr_db": best,
+        "val": "PSNR of f(a) against the noisy b on the held-out pairs (noisy targets)",
+        "seed": denoiser.config["seed"],
+        "commit": commit,
+        "seconds": round(seconds, 1),
+        "precision": denoiser.config["trainer"]["precision"],
+        "date": dt.date.today().isoformat(),
+    }
+    return save_weights(WEIGHTS_DIR / PRIORS[spec["channels"]], denoiser.net, metadata)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40000)
+    parser.add_argument("--val-images", type=int, default=4)
+    parser.add_argument("--work", type=Path, default=Path("runs/prior"))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--no-export", action="store_true")
+    parser.add_argument("--export-only", action="store_true")
+    args = parser.parse_args()
+    for model in args.models:
+        if not (DATA / MODELS[model]["source"]).is_dir():
+            sys.exit(f"missing data folder {DATA / MODELS[model]['source']} (set NOISE2X_DATA)")
+    args.work.mkdir(parents=True, exist_ok=True)
+    log = args.work / "training.json"
+    if not args.export_only:
+        for model in args.models:
+            write_pairs(model, args.work)
+        jobs = [(m, str(args.work), args.steps, args.val_images) for m in args.models]
+        with mp.get_context("spawn").Pool(len(jobs)) as pool:
+            trained = pool.map(train_job, jobs)
+        history = json.loads(log.read_text()) if log.exists() else []
+        history.append({"date": dt.datetime.now().isoformat(timespec="seconds"), "runs": trained})
+        log.write_text(json.dumps(history, indent=1))
+        print(json.dumps(trained, indent=1), flush=True)
+    if not args.no_export:
+        for model in args.models:
+            print(f"exported {export_prior(args.work, model)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

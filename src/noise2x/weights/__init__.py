@@ -1,0 +1,163 @@
+"""Model weights shipped inside the package (safetensors), with their metadata.
+
+A weights file holds a net's ``state_dict`` and, in the safetensors header, one JSON entry
+``"noise2x"`` that says how to rebuild the net (``net``: registry name and settings,
+``channels``) and how it was made (recipe, data, noise ranges, steps, seed, commit, training
+time). Loading reads tensors only (no code runs) and needs no network access.
+
+Shipped files (``noise2x list`` shows them):
+
+- ``prior_grey.safetensors``, ``prior_colour.safetensors``: the denoiser prior of
+  ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
+  pairs only (see that script for the recipe).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = [
+    "PRIORS",
+    "WEIGHTS_DIR",
+    "WeightsError",
+    "load_net",
+    "read_metadata",
+    "save_weights",
+    "shipped_models",
+]
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+"""The folder of the shipped weights files."""
+
+PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
+"""The shipped prior for each number of image channels."""
+
+REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "commit", "seconds")
+"""Metadata keys every shipped weights file has."""
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, unreadable or lacks noise2x metadata (names the file)."""
+
+
+def save_weights(path: str | Path, net: nn.Module, metadata: dict) -> Path:
+    """Write `net`'s weights and `metadata` to a safetensors file (atomically).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file (``.safetensors``); replaced if it exists.
+    net : nn.Module
+        The net; its ``state_dict`` tensors are stored contiguous, on the CPU.
+    metadata : dict
+        JSON-serialisable; must hold every key of `REQUIRED`.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    WeightsError
+        If a key of `REQUIRED` is missing from `metadata`.
+    """
+    from safetensors.torch import save_file
+
+    missing = [key for key in REQUIRED if key not in metadata]
+    if missing:
+        raise WeightsError(f"{path}: metadata lacks {', '.join(missing)}")
+    path = Path(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    temporary = path.with_name(path.name + ".part")
+    save_file(state, str(temporary), metadata={"noise2x": json.dumps(metadata, sort_keys=True)})
+    temporary.replace(path)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict:
+    """Return the noise2x metadata of a weights file, reading its header only.
+
+    Raises
+    ------
+    WeightsError
+        If the file is missing, is not safetensors, or has no ``noise2x`` metadata.
+    """
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+    except Exception as err:  # safetensors raises its own error types: one line naming the file
+        raise WeightsError(f"{path}: not a safetensors file ({type(err).__name__})") from None
+    if "noise2x" not in header:
+        raise WeightsError(f"{path}: no noise2x metadata in the file")
+    return json.loads(header["noise2x"])
+
+
+def load_net(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the net stored in a weights file, in eval mode with no gradients.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by `save_weights` (e.g. one of `PRIORS` under `WEIGHTS_DIR`).
+    device : str or torch.device
+
+    Returns
+    -------
+    net : nn.Module
+        Maps (B, C, H, W) float32 in [0, 1] to (B, C, H, W); C = ``metadata["channels"]``.
+    metadata : dict
+
+    Raises
+    ------
+    WeightsError
+        If the file cannot be read or its weights do not fit the net it names.
+    """
+    from safetensors.torch import load_file
+
+    from noise2x.nets import build_net
+
+    metadata = read_metadata(path)
+    spec = dict(metadata["net"])
+    net = build_net(spec.pop("name"), int(metadata["channels"]), **spec)
+    try:
+        net.load_state_dict(load_file(str(path)))
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise WeightsError(f"{path}: weights do not fit the net: {first}") from None
+    net.eval().to(device)
+    net.requires_grad_(False)
+    return net, metadata
+
+
+def shipped_models() -> list[dict]:
+    """Return one summary per shipped weights file: file, channels, net, steps, noise.
+
+    Examples
+    --------
+    >>> [m["file"] for m in shipped_models()]
+    ['prior_grey.safetensors', 'prior_colour.safetensors']
+    """
+    rows = []
+    for channels, name in PRIORS.items():
+        metadata = read_metadata(WEIGHTS_DIR / name)
+        rows.append(
+            {
+                "file": name,
+                "channels": channels,
+                "net": metadata["net"]["name"],
+                "steps": metadata["steps"],
+                "noise": metadata["noise"],
+                "val_psnr_db": metadata.get("val_psnr_db"),
+            }
+        )
+    return rows
