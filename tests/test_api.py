@@ -3,6 +3,7 @@ import pytest
 
 import noise2x
 from noise2x import api
+from noise2x.data.scale import scale_for
 
 
 def _noisy(shape, seed=0):
@@ -73,9 +74,9 @@ def test_auto_normalize_keeps_an_image_already_on_the_unit_scale():
 
 
 def test_auto_normalize_stretches_dim_16_bit_data():
-    scale = api._scale_for(np.array([[1000, 3000], [2000, 2500]], np.uint16))
+    scale = scale_for(np.array([[1000, 3000], [2000, 2500]], np.uint16))
     assert (scale.offset, scale.scale) == (1000.0, 2000.0)
-    unit = api._scale_for(np.array([[0, 255], [128, 30]], np.uint8))
+    unit = scale_for(np.array([[0, 255], [128, 30]], np.uint8))
     assert (unit.offset, unit.scale) == (0.0, 255.0)
 
 

@@ -84,7 +84,8 @@ def test_help_lists_every_command():
 def test_list_prints_every_registered_method_net_and_noise():
     result = run("list")
     assert result.exit_code == 0
-    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    assert "prior_grey.safetensors" in result.stdout and "prior_colour.safetensors" in result.stdout
     assert lines["methods"].split(", ") == METHODS.names()
     assert lines["nets"].split(", ") == NETS.names()
     assert lines["noise"].split(", ") == NOISES.names()
@@ -98,7 +99,18 @@ def test_denoise_with_another_pair_downsampler(tmp_path):
     rng = np.random.default_rng(0)
     write_image(image, np.clip(0.5 + 0.1 * rng.standard_normal((1, 24, 30)), 0, 1))
     out = tmp_path / "out"
-    result = run("denoise", image, "-o", out, "--steps", 3, "--downsampler", "random_neighbor")
+    result = run(
+        "denoise",
+        image,
+        "-o",
+        out,
+        "--method",
+        "zsn2n",
+        "--steps",
+        3,
+        "--downsampler",
+        "random_neighbor",
+    )
     assert result.exit_code == 0, result.output
     assert (out / "img.png").is_file()
 
@@ -106,7 +118,7 @@ def test_denoise_with_another_pair_downsampler(tmp_path):
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (("--downsampler", "diagonl"), "did you mean 'diagonal'"),
+        (("--method", "zsn2n", "--downsampler", "diagonl"), "did you mean 'diagonal'"),
         (("--downsampler", "diagonal", "--checkpoint", "x.ckpt"), "not --checkpoint"),
     ],
 )
@@ -388,8 +400,18 @@ def test_denoise_rejects_zero_steps(tmp_path):
 
 def test_denoise_paper_preset_runs_with_few_steps(tmp_path):
     _png(tmp_path / "in" / "a.png", 1)
-    result = run("denoise", tmp_path / "in", "-o", tmp_path / "out", "--preset", "paper", *FAST)
+    out = tmp_path / "out"
+    result = run(
+        "denoise", tmp_path / "in", "-o", out, "--method", "zsn2n", "--preset", "paper", *FAST
+    )
     assert result.exit_code == 0, result.output
+
+
+def test_denoise_paper_preset_of_a_method_without_one_exits_2(tmp_path):
+    _png(tmp_path / "in" / "a.png", 1)
+    result = run("denoise", tmp_path / "in", "-o", tmp_path / "out", "--preset", "paper")
+    assert result.exit_code == 2
+    assert "no 'paper' preset" in result.output
 
 
 def test_denoise_same_seed_gives_the_same_output(tmp_path):

@@ -11,7 +11,7 @@ from noise2x.cli import app
 from noise2x.data.io import read_image
 from noise2x.demo import run_demo
 
-FILES = ["clean.png", "comparison.png", "denoised.png", "noisy.png"]
+FILES = ["bm3d.png", "clean.png", "comparison.png", "denoised.png", "noisy.png"]
 
 
 def run(*args):
@@ -21,12 +21,13 @@ def run(*args):
 def test_demo_writes_the_four_pngs_and_prints_psnr(tmp_path):
     result = run("demo", "-o", tmp_path / "demo", "--steps", "5", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == FILES
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == sorted([*FILES, "zsn2n.png"])
     assert "PSNR" in result.stdout and str(tmp_path / "demo") in result.stdout
+    assert "BM3D" in result.stdout and "ZS-N2N (5 steps)" in result.stdout
     clean, meta = read_image(tmp_path / "demo" / "clean.png")
     comparison, _ = read_image(tmp_path / "demo" / "comparison.png")
     assert clean.shape == (1, 256, 256) and meta.dtype == "uint8"
-    assert comparison.shape == (1, 256, 3 * 256 + 2 * 8)
+    assert comparison.shape == (1, 256, 5 * 256 + 4 * 8)
 
 
 def test_demo_refuses_an_existing_folder(tmp_path):
@@ -45,13 +46,27 @@ def test_demo_rejects_bad_options_and_creates_nothing(tmp_path, option):
     assert not (tmp_path / "demo").exists()
 
 
-def test_run_demo_returns_metrics(tmp_path):
-    metrics = run_demo(tmp_path / "demo", steps=2, device="cpu")
-    assert set(metrics) == {"folder", "psnr_noisy_db", "psnr_db", "ssim_noisy", "ssim", "seconds"}
+def test_run_demo_returns_metrics_and_the_default_beats_bm3d(tmp_path):
+    metrics = run_demo(tmp_path / "demo", device="cpu")
+    assert set(metrics) == {
+        "folder",
+        "psnr_noisy_db",
+        "psnr_db",
+        "ssim_noisy",
+        "ssim",
+        "seconds",
+        "results",
+    }
+    assert set(metrics["results"]) == {"prior", "bm3d"}
     assert metrics["folder"] == str(tmp_path / "demo")
     assert 19.5 < metrics["psnr_noisy_db"] < 21.0  # sigma = 25, unclipped: about 20.2 dB
     assert all(math.isfinite(metrics[k]) for k in ("psnr_db", "ssim_noisy", "ssim", "seconds"))
+    assert metrics["psnr_db"] > metrics["results"]["bm3d"]["psnr_db"] + DEMO_MARGIN_DB
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == FILES
+
+
+# Measured: the prior minus BM3D (true sigma) on the demo crop; the test keeps headroom.
+DEMO_MARGIN_DB = 0.0
 
 
 def test_run_demo_with_a_bad_device_leaves_no_folder(tmp_path):

@@ -24,11 +24,11 @@ working scale, i.e. within the input's [min, max] when the image was mapped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from noise2x.data.scale import scale_for
 from noise2x.methods import METHODS
 
 
@@ -54,41 +54,6 @@ def build_method(method: str = "zsn2n", **params):
         If a parameter is unknown or invalid (the message names it).
     """
     return METHODS.get(method)(**params)
-
-
-@dataclass(frozen=True)
-class _Scale:
-    """Affine map between the caller's values and the [0, 1] working range."""
-
-    offset: float
-    scale: float
-    dtype: np.dtype
-
-    def forward(self, array: np.ndarray) -> np.ndarray:
-        return ((array.astype(np.float64) - self.offset) / self.scale).astype(np.float32)
-
-    def inverse(self, array: np.ndarray) -> np.ndarray:
-        values = array.astype(np.float64) * self.scale + self.offset
-        if np.issubdtype(self.dtype, np.integer):
-            info = np.iinfo(self.dtype)
-            return np.clip(np.rint(values), info.min, info.max).astype(self.dtype)
-        return values.astype(self.dtype)
-
-
-def _scale_for(array: np.ndarray, normalize: str = "auto") -> _Scale:
-    if normalize not in ("auto", "minmax", "none"):
-        raise ValueError(f"normalize must be 'auto', 'minmax' or 'none', got {normalize!r}")
-    if normalize == "none":
-        return _Scale(0.0, 1.0, array.dtype)
-    unit = (
-        float(np.iinfo(array.dtype).max) if np.issubdtype(array.dtype, np.unsignedinteger) else 1.0
-    )
-    if normalize == "auto":
-        p_lo, p_hi = np.percentile(array, [0.1, 99.9]) / unit
-        if p_lo >= -0.25 and p_hi <= 1.25 and p_hi - p_lo >= 0.2:
-            return _Scale(0.0, unit, array.dtype)
-    lo, hi = float(array.min()), float(array.max())
-    return _Scale(lo, (hi - lo) or 1.0, array.dtype)
 
 
 def _to_stack(array: np.ndarray, channel_axis: int) -> np.ndarray:
@@ -128,7 +93,7 @@ def _from_stack(stack: np.ndarray, ndim: int, channel_axis: int) -> np.ndarray:
 
 def denoise(
     noisy: np.ndarray,
-    method: str = "zsn2n",
+    method: str | object = "prior",
     *,
     channel_axis: int = 0,
     normalize: str = "auto",
@@ -137,7 +102,11 @@ def denoise(
     checkpoint: str | None = None,
     **params,
 ) -> np.ndarray:
-    """Denoise one image or a stack with a single-image method, or with a trained model.
+    """Denoise one image or a stack with the shipped prior, a single-image method, or a model.
+
+    By default (``method="prior"``) the denoiser prior shipped in the package is applied
+    (``noise2x.methods.prior``; ``adapt=True`` first fine-tunes it on the image, once per
+    call: every frame of a stack uses the same adaptation).
 
     Parameters
     ----------
@@ -145,8 +114,10 @@ def denoise(
         (H, W) grayscale, (C, H, W) with ``channel_axis=0`` (or (H, W, C) with
         ``channel_axis=-1``), or a stack (N, C, H, W); C is 1 or 3; any integer or float dtype
         (see the module docstring for how values are scaled); H, W >= 2.
-    method : str
-        A registered method name (see ``list_methods()``); default "zsn2n".
+    method : str or method object
+        A registered method name (see ``list_methods()``); default "prior". A method object
+        (``build_method(...)``) is used as it is, so that its state (the prior's adaptation)
+        carries over from one call to the next; `params` must then be empty.
     channel_axis : int
         Axis of the channels for 3-D input.
     normalize : {"auto", "minmax", "none"}
@@ -159,7 +130,8 @@ def denoise(
         A ``noise2x train`` checkpoint (``.ckpt``): denoise with that trained net instead of
         fitting `method`, tile by tile (see ``noise2x.ops.tiling.denoise_tiled``).
     **params
-        Method settings, e.g. ``steps=2000, seed=1`` (see ``ZSN2NConfig``); with `checkpoint`,
+        Method settings, e.g. ``adapt=True`` (``PriorConfig``) or ``steps=2000, seed=1``
+        (``ZSN2NConfig``); with `checkpoint`,
         ``tile`` and ``overlap`` (pixels; None chooses them from free memory).
 
     Returns
@@ -181,7 +153,9 @@ def denoise(
     --------
     >>> rng = np.random.default_rng(0)
     >>> noisy = (0.5 + 0.1 * rng.standard_normal((16, 16))).astype(np.float32)
-    >>> denoise(noisy, steps=3).shape
+    >>> denoise(noisy).shape
+    (16, 16)
+    >>> denoise(noisy, method="zsn2n", steps=3).shape
     (16, 16)
     """
     noisy = np.asarray(noisy)
@@ -190,10 +164,16 @@ def denoise(
         return _denoise_with_checkpoint(
             noisy, stack, checkpoint, normalize, device, channel_axis, progress=progress, **params
         )
-    runner = build_method(method, **params)
+    if isinstance(method, str):
+        runner = build_method(method, **params)
+    elif params:
+        raise TypeError(f"settings {sorted(params)} given with a method object; set them on it")
+    else:
+        runner = method
     if not getattr(runner, "single_image", False):
-        raise ValueError(f"method {method!r} trains on a dataset; use `noise2x train`")
-    scale = _scale_for(stack, normalize)
+        name = getattr(runner, "name", method)
+        raise ValueError(f"method {name!r} trains on a dataset; use `noise2x train`")
+    scale = scale_for(stack, normalize)
     frames = []
     for frame in scale.forward(stack):
         result = runner.fit(torch.from_numpy(frame)[None], device=device, progress=progress)
@@ -268,7 +248,7 @@ def restore_lines(
                 f"the mask is {mask.shape} but the image's H, W is {stack.shape[-2:]}; "
                 "expected the same size"
             )
-    scale = _scale_for(stack, normalize)
+    scale = scale_for(stack, normalize)
     method = RestoreLines(axis=axis, denoise=denoise, **params)
     frames = []
     for raw, frame in zip(stack, scale.forward(stack), strict=True):
@@ -289,8 +269,26 @@ def restore_lines(
 _DENOISERS: dict = {}
 
 
-def _load_denoiser(checkpoint, device: str):
-    """Load (and cache, by path, modification time and device) a trained denoiser."""
+def load_checkpoint(checkpoint, device: str = "auto"):
+    """Load a ``noise2x train`` checkpoint as a denoiser (cached by path, mtime and device).
+
+    Parameters
+    ----------
+    checkpoint : str or Path
+        A ``.ckpt`` file.
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+
+    Returns
+    -------
+    noise2x.train.checkpoint.Denoiser
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it is not a noise2x checkpoint (the message names the file).
+    """
     from pathlib import Path
 
     from noise2x.device import resolve_device
@@ -320,13 +318,13 @@ def _denoise_with_checkpoint(
     """Apply a trained net to each frame of `stack` (N, C, H, W), tile by tile."""
     from noise2x.ops.tiling import denoise_tiled
 
-    denoiser = _load_denoiser(checkpoint, device)
+    denoiser = load_checkpoint(checkpoint, device)
     if stack.shape[1] != denoiser.channels:
         raise ValueError(
             f"the image has {stack.shape[1]} channel(s) but the model in {checkpoint} was "
             f"trained on {denoiser.channels}"
         )
-    scale = _scale_for(stack, normalize)
+    scale = scale_for(stack, normalize)
     frames = []
     target = next(denoiser.net.parameters()).device
     for i, frame in enumerate(scale.forward(stack)):

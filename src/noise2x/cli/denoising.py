@@ -1,4 +1,4 @@
-"""``noise2x denoise``: a single-image method or a trained checkpoint, file by file."""
+"""``noise2x denoise``: the shipped prior, a single-image method or a checkpoint, file by file."""
 
 from __future__ import annotations
 
@@ -33,8 +33,20 @@ from noise2x.cli.common import (
 def denoise(
     inputs: Annotated[list[Path], typer.Argument(help="Noisy images or folders of images.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
-    method: Annotated[str, typer.Option(help="Denoising method (see `noise2x list`).")] = "zsn2n",
-    steps: Annotated[int | None, typer.Option(min=1, help="Training steps per image.")] = None,
+    method: Annotated[
+        str, typer.Option(help="Denoising method (see `noise2x list`); default: the shipped prior.")
+    ] = "prior",
+    adapt: Annotated[
+        bool,
+        typer.Option(
+            "--adapt",
+            help="Fine-tune the prior on each image first (test-time adaptation, guarded): "
+            "for noise unlike Gaussian/Poisson, e.g. real microscopes.",
+        ),
+    ] = False,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Training (or adaptation) steps per image.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the network's initial weights.")] = 0,
     downsampler: Annotated[
         str | None,
@@ -75,8 +87,10 @@ def denoise(
 ) -> None:
     """Denoise each image; outputs keep name, format and dtype.
 
-    Without --checkpoint each image is denoised on its own by a single-image method
-    (--method); with --checkpoint by a trained model, tile by tile with blended seams. A stack
+    By default each image is denoised by the prior shipped with noise2x (a U-Net trained on
+    noisy pairs only, blind to the noise level); --adapt first fine-tunes it on the image.
+    --method picks another single-image method; --checkpoint a model trained by `noise2x
+    train`, tile by tile with blended seams. A stack
     (multi-page TIFF, MRC with several sections) is read, denoised and written one frame at a
     time (each frame scaled to [0, 1] on its own), so memory does not grow with its length. With
     ``--reference`` the summary gives PSNR (dB) and SSIM of the noisy input and of the written
@@ -89,10 +103,12 @@ def denoise(
     if checkpoint is None:
         if tile is not None or overlap is not None:
             _usage_error("--tile and --overlap apply to --checkpoint models only")
-        params = _method_params(method, preset, steps, seed, downsampler, sigma)
+        params = _method_params(method, preset, steps, seed, downsampler, sigma, adapt)
     else:
         if sigma is not None:
             _usage_error("--sigma applies to --method bm3d, not --checkpoint")
+        if adapt:
+            _usage_error("--adapt applies to the shipped prior, not --checkpoint")
         if downsampler is not None:
             _usage_error(
                 "--downsampler applies to single-image methods (--method), not --checkpoint"
@@ -103,7 +119,7 @@ def denoise(
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
         try:  # a file that is not a noise2x checkpoint stops the call before any image
-            api._load_denoiser(checkpoint, device)
+            api.load_checkpoint(checkpoint, device)
         except FILE_ERRORS as err:
             _usage_error(_message(err))
     _check_device(device)
@@ -162,6 +178,14 @@ def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress,
     from noise2x.data.stream import StackWriter
 
     progress.update(task, total=reader.n_frames)
+    if "checkpoint" in settings:
+        call = settings
+    else:  # one method object for the whole stack: the prior adapts once, on the first frame
+        params = {k: v for k, v in settings.items() if k not in ("method", "device")}
+        call = {
+            "method": api.build_method(settings["method"], **params),
+            "device": settings["device"],
+        }
     with StackWriter(
         target,
         reader.meta,
@@ -171,7 +195,7 @@ def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress,
         dtype=output_dtype,
     ) as writer:
         for index, frame in enumerate(reader):
-            writer.write(api.denoise(frame, **settings))
+            writer.write(api.denoise(frame, **call))
             progress.update(task, completed=index + 1)
 
 
@@ -199,6 +223,7 @@ def _method_params(
     seed: int,
     downsampler: str | None = None,
     sigma: float | None = None,
+    adapt: bool = False,
 ) -> dict:
     """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2.
 
@@ -219,6 +244,7 @@ def _method_params(
         ("--steps", steps, "steps"),
         ("--downsampler", downsampler, "downsampler"),
         ("--sigma", sigma, "sigma"),
+        ("--adapt", adapt or None, "adapt"),
     ):
         if value is not None and name not in known:
             _usage_error(f"{option} does not apply to --method {method}")
@@ -229,6 +255,8 @@ def _method_params(
         params["steps"] = steps
     if downsampler is not None:
         params["downsampler"] = downsampler
+    if adapt:
+        params["adapt"] = True
     try:
         cls = METHODS.get(method)
         if preset == "paper":

@@ -117,11 +117,11 @@ def demo(
         Path | None, typer.Option("--output", "-o", help="New folder (default: noise2x-demo-N).")
     ] = None,
     steps: Annotated[
-        int | None, typer.Option(min=1, help="Training steps (default: the method's).")
+        int | None, typer.Option(min=1, help="Also run ZS-N2N for this many steps.")
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
 ) -> None:
-    """Denoise a 256x256 crop of scikit-image's `camera` with Gaussian noise sigma=25 (seed 0)."""
+    """Denoise a 256x256 crop of `camera` (Gaussian sigma=25): noise2x's default vs BM3D."""
     from noise2x.demo import run_demo
 
     _check_device(device)
@@ -134,12 +134,21 @@ def demo(
 
 @app.command("list")
 def list_cmd() -> None:
-    """List the registered methods, networks, noise models and pair downsamplers."""
+    """List the registered methods, networks, noise models, pair downsamplers and shipped models."""
     from noise2x.methods import METHODS
     from noise2x.nets import NETS
     from noise2x.noise import NOISES
     from noise2x.ops.downsamplers import DOWNSAMPLERS
+    from noise2x.weights import shipped_models
 
     registries = (("methods", METHODS), ("nets", NETS), ("noise", NOISES))
     for title, registry in (*registries, ("downsamplers", DOWNSAMPLERS)):
         _print_plain(f"{title}: {', '.join(registry.names())}")
+    _print_plain("shipped models (noise2x denoise's default, method prior):")
+    for model in shipped_models():
+        kind = "grey" if model["channels"] == 1 else "colour"
+        val = model["val_psnr_db"]
+        _print_plain(
+            f"  {model['file']}: {kind}, {model['net']}, {model['steps']} steps on noisy pairs"
+            + (f", val PSNR {val:.2f} dB (noisy targets)" if val is not None else "")
+        )

@@ -159,6 +159,7 @@ def finetune_cmd(
 
     from noise2x import api
     from noise2x.data.io import write_image
+    from noise2x.data.scale import scale_for
     from noise2x.train.finetune import finetune, save_finetuned_checkpoint
 
     _check_device(device)
@@ -172,12 +173,12 @@ def finetune_cmd(
     if reference is not None and not reference.is_file():
         _usage_error(f"--reference {reference}: no such file")
     try:
-        denoiser = api._load_denoiser(checkpoint, device)
+        denoiser = api.load_checkpoint(checkpoint, device)
     except FILE_ERRORS as err:
         _usage_error(_message(err))
     images, metas = _finetune_read_pair([noisy_a, noisy_b], denoiser.channels, reference)
     targets = _finetune_targets(output, noisy_a, noisy_b, overwrite)
-    scale = api._scale_for(np.stack(images), "auto")  # one map for both images
+    scale = scale_for(np.stack(images), "auto")  # one map for both images
     pair = [torch.from_numpy(scale.forward(image)) for image in images]
     try:
         with _progress() as progress:

@@ -401,15 +401,15 @@ def load_movie(
     FileNotFoundError, ImageError, ValueError
         As `split_frames`.
     """
-    from noise2x.api import _scale_for
     from noise2x.data.io import read_image
+    from noise2x.data.scale import scale_for
 
     frames, _ = read_image(path)
     frames = frames if frames.ndim == 4 else frames[None]
     _check_window(frames.shape[0], window, str(path))
     frames = convert_channels(frames, channels)
     first = np.stack(even_odd_means(frames[:window]))
-    frames = _scale_for(first, normalize).forward(frames)
+    frames = scale_for(first, normalize).forward(frames)
     return torch.from_numpy(np.ascontiguousarray(frames))
 
 

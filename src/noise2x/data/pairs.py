@@ -447,9 +447,9 @@ def normalize_group(views: np.ndarray, normalize: str = "auto") -> np.ndarray:
     >>> normalize_group(np.array([[[[100.0, 300.0]]], [[[200.0, 500.0]]]], np.float32)).ravel()
     array([0.  , 0.5 , 0.25, 1.  ], dtype=float32)
     """
-    from noise2x.api import _scale_for
+    from noise2x.data.scale import scale_for
 
-    return _scale_for(np.asarray(views, np.float32), normalize).forward(views)
+    return scale_for(np.asarray(views, np.float32), normalize).forward(views)
 
 
 def _group(arrays: Sequence[np.ndarray], channels: int | None, normalize: str) -> Tensor:

@@ -1,11 +1,12 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import bm3d, lines, n2n, ne2ne, self2self, zsn2n  # noqa: F401  (registers)
+from noise2x.methods import bm3d, lines, n2n, ne2ne, prior, self2self, zsn2n  # noqa: F401
 from noise2x.methods.base import METHODS, Batch, FitResult, Method, SingleImageMethod
 from noise2x.methods.bm3d import BM3D, BM3DConfig
 from noise2x.methods.lines import RestoreLines, RestoreLinesConfig
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
 from noise2x.methods.ne2ne import Ne2NeConfig, Neighbor2Neighbor
+from noise2x.methods.prior import Prior, PriorConfig
 from noise2x.methods.self2self import Self2Self, Self2SelfConfig
 from noise2x.methods.zsn2n import ZeroShotNoise2Noise, ZSN2NConfig, zsn2n_loss
 
@@ -20,6 +21,8 @@ __all__ = [
     "Ne2NeConfig",
     "Neighbor2Neighbor",
     "Noise2Noise",
+    "Prior",
+    "PriorConfig",
     "RestoreLines",
     "RestoreLinesConfig",
     "Self2Self",

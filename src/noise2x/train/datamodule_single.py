@@ -364,7 +364,7 @@ def build_datasets(
     PairingError, FileNotFoundError, ImageError
         As `check_data`.
     """
-    from noise2x.api import _scale_for
+    from noise2x.data.scale import scale_for
 
     if not data["root"]:
         raise ValueError("data=noisy_folder needs data.root: set data.root=DIR (noisy images)")
@@ -375,7 +375,7 @@ def build_datasets(
 
     def load(ref: ImageRef) -> tuple[Tensor, object]:
         array = frames[ref[0]][ref[1]]
-        scale = _scale_for(array, data["normalize"])
+        scale = scale_for(array, data["normalize"])
         return torch.from_numpy(np.ascontiguousarray(scale.forward(array))), scale
 
     train = [load(ref)[0] for ref in train_refs]

@@ -75,6 +75,7 @@ def save_weights(path: str | Path, net: nn.Module, metadata: dict) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     temporary = path.with_name(path.name + ".part")
     save_file(state, str(temporary), metadata={"noise2x": json.dumps(metadata, sort_keys=True)})
+    temporary.chmod(0o644)
     temporary.replace(path)
     return path
 

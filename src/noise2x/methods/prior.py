@@ -1,0 +1,417 @@
+"""The shipped denoiser prior, with optional test-time adaptation (the default of `denoise`).
+
+The prior is the Noise2Noise U-Net trained by ``benchmarks/train_prior.py`` on noisy pairs
+only (no clean image in training or model selection), blind to the noise level: Gaussian
+sigma in [0, 55], Poisson and Poisson-Gaussian noise. One model for grey images and one for
+colour (``noise2x.weights.PRIORS``), loaded from the package with no network access.
+
+Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
+``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
+90-degree rotations (self-ensemble; each transform is undone before averaging).
+
+**Test-time adaptation** (``adapt=True``), for noise unlike the training noise (real
+microscopes, cameras, electron micrographs): the prior is fine-tuned on the one noisy image
+with Neighbor2Neighbor's self-supervised loss (``noise2x.methods.ne2ne.ne2ne_terms``: random
+neighbour sub-images g1(y), g2(y), rec + gamma * reg with gamma ramped to ``gamma``), on random
+``crop`` x ``crop`` crops with flips and rotations, Adam at ``lr`` after a linear warm-up over
+``warmup`` of the steps (the recipe of ``noise2x finetune``). It is guarded by held-out
+tiles (``noise2x.train.loop``): a random ``holdout`` fraction of a grid of square tiles is
+never trained on; the reconstruction term rec on those tiles (with one fixed draw of the
+sub-sampler) is measured before training and every ``eval_every`` steps, and the weights with
+the lowest value are kept, so adaptation can only keep or improve the prior on those tiles.
+A `Prior` object adapts on the first image it is given and reuses that adaptation for every
+later call (the frames of one stack); build a new object for another scene.
+
+References
+----------
+J. Lehtinen et al., "Noise2Noise: Learning Image Restoration without Clean Data", ICML 2018,
+arXiv:1803.04189 (U-Net, training on noisy pairs). T. Huang et al., "Neighbor2Neighbor",
+CVPR 2021, arXiv:2101.02824 (the adaptation loss). K. Zhang et al., "Beyond a Gaussian
+Denoiser", IEEE TIP 2017 (one blind model for a range of levels). R. Timofte et al., "Seven
+ways to improve example-based single image super resolution", CVPR 2016 (self-ensemble).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from noise2x.device import resolve_device
+from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
+from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
+from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
+
+__all__ = ["Prior", "PriorConfig", "dihedral", "load_prior", "self_ensemble"]
+
+_LOADED: dict[tuple[str, int, str], tuple[nn.Module, dict]] = {}
+
+
+def load_prior(
+    channels: int, weights: str | None = None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Return the prior net for `channels` and its metadata (cached per file and device).
+
+    Parameters
+    ----------
+    channels : {1, 3}
+        Image channels.
+    weights : str or None
+        A ``.safetensors`` file written by ``noise2x.weights.save_weights``; None: the shipped
+        prior for `channels` (``noise2x.weights.PRIORS``).
+    device : str or torch.device
+
+    Returns
+    -------
+    net : nn.Module
+        Eval mode, no gradients; shared by every caller (copy it before training).
+    metadata : dict
+
+    Raises
+    ------
+    ValueError
+        If `channels` is not 1 or 3, or the net was trained on another channel count.
+    noise2x.weights.WeightsError
+        If the file is missing or unreadable.
+    """
+    from noise2x.weights import PRIORS, WEIGHTS_DIR, load_net
+
+    if channels not in PRIORS:
+        raise ValueError(f"prior: expected 1 or 3 channels, got {channels}")
+    path = Path(weights) if weights is not None else WEIGHTS_DIR / PRIORS[channels]
+    key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0, str(device))
+    if key not in _LOADED:
+        _LOADED[key] = load_net(path, device)
+    net, metadata = _LOADED[key]
+    if int(metadata["channels"]) != channels:
+        raise ValueError(
+            f"prior: {path} was trained on {metadata['channels']}-channel images, "
+            f"the image has {channels}"
+        )
+    return net, metadata
+
+
+def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
+    """Apply the k-th of the 8 flips / 90-degree rotations to (B, C, H, W) `x` (or undo it).
+
+    ``k = 4 * flip + turns``: `turns` quarter turns in the (H, W) plane, after a horizontal
+    flip when ``flip`` is 1. k = 0 is the identity.
+
+    Examples
+    --------
+    >>> x = torch.arange(6.0).reshape(1, 1, 2, 3)
+    >>> all(torch.equal(dihedral(dihedral(x, k), k, inverse=True), x) for k in range(8))
+    True
+    """
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral index must be in 0..7, got {k}")
+    turns, flip = k % 4, k // 4
+    if inverse:
+        x = torch.rot90(x, -turns, (-2, -1))
+        return x.flip(-1) if flip else x
+    x = x.flip(-1) if flip else x
+    return torch.rot90(x, turns, (-2, -1))
+
+
+# The order in which transforms join the ensemble: identity, then the flip, then the rest.
+_ENSEMBLE_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
+
+
+def self_ensemble(fn: Callable[[Tensor], Tensor], noisy: Tensor, n: int) -> Tensor:
+    """Return the mean of ``T_k^-1(fn(T_k(noisy)))`` over the first `n` of the 8 transforms.
+
+    Parameters
+    ----------
+    fn : callable (B, C, H, W) -> (B, C, H, W)
+    noisy : Tensor, shape (B, C, H, W)
+    n : {1, 2, 4, 8}
+        Transforms averaged: 1 is ``fn(noisy)`` itself, 2 adds the horizontal flip, 4 the
+        half turn and its flip, 8 all of them.
+
+    Raises
+    ------
+    ValueError
+        If `n` is not 1, 2, 4 or 8.
+    """
+    if n not in (1, 2, 4, 8):
+        raise ValueError(f"prior: ensemble must be 1, 2, 4 or 8, got {n}")
+    total = None
+    for k in _ENSEMBLE_ORDER[:n]:
+        out = dihedral(fn(dihedral(noisy, k)), k, inverse=True).float()
+        total = out if total is None else total + out
+    return total / n
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Settings of the shipped prior (the schema of ``conf/method/prior.yaml``).
+
+    Attributes
+    ----------
+    weights : str or None
+        A ``.safetensors`` file of ``noise2x.weights.save_weights``; None: the shipped prior.
+    ensemble : {1, 2, 4, 8}
+        Flips / rotations averaged at inference (self-ensemble).
+    adapt : bool
+        Fine-tune the prior on the image first (test-time adaptation, guarded).
+    steps : int
+        Most adaptation steps (>= 1).
+    lr : float
+        Adam's learning rate after the warm-up (> 0).
+    warmup : float
+        Fraction of the steps over which the rate rises linearly to `lr`, in [0, 1].
+    crop : int
+        Side of the adaptation crops in pixels (>= 16; lowered to half the shorter side of a
+        small image, and to an even number).
+    batch_size : int
+        Crops per adaptation step (>= 1).
+    gamma : float
+        Final weight of Neighbor2Neighbor's regulariser (ramped from ~0 over the steps).
+    holdout : float
+        Fraction of the tiles held out for the guard, in (0, 1).
+    eval_every : int
+        Steps between two measurements of the held-out loss (>= 1).
+    patience : int or None
+        Stop after this many evaluations without improvement; None never stops early.
+    seed : int
+        Seed of the held-out tiles, crops, augmentation and sub-sampler draws.
+    precision : {"auto", "fp32", "bf16"}
+        Of the adaptation steps ("auto": bf16 where the device runs it natively).
+    channels_last : bool
+        Channels-last layout for the adaptation steps on the CPU.
+    tile, overlap : int or None
+        Tiling of the inference in pixels (None: from free memory; see ``denoise_tiled``).
+    clip : bool
+        Clip the result to [0, 1].
+    """
+
+    weights: str | None = None
+    ensemble: int = 8
+    adapt: bool = False
+    steps: int = 100
+    lr: float = 1e-4
+    warmup: float = 0.1
+    crop: int = 128
+    batch_size: int = 4
+    gamma: float = 2.0
+    holdout: float = 0.1
+    eval_every: int = 20
+    patience: int | None = 3
+    seed: int = 0
+    precision: str = "auto"
+    channels_last: bool = True
+    tile: int | None = None
+    overlap: int | None = None
+    clip: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "ensemble": (self.ensemble in (1, 2, 4, 8), "1, 2, 4 or 8"),
+            "steps": (self.steps >= 1, ">= 1"),
+            "lr": (math.isfinite(self.lr) and self.lr > 0, "> 0"),
+            "warmup": (0 <= self.warmup <= 1, "in [0, 1]"),
+            "crop": (self.crop >= 16, ">= 16"),
+            "batch_size": (self.batch_size >= 1, ">= 1"),
+            "gamma": (math.isfinite(self.gamma) and self.gamma >= 0, ">= 0"),
+            "holdout": (0 < self.holdout < 1, "in (0, 1)"),
+            "eval_every": (self.eval_every >= 1, ">= 1"),
+            "patience": (self.patience is None or self.patience >= 1, ">= 1 or None"),
+            "precision": (self.precision in ("auto", "fp32", "bf16"), "auto, fp32 or bf16"),
+        }
+        for name, (ok, rule) in checks.items():
+            if not ok:
+                raise ValueError(f"prior: {name} must be {rule}, got {getattr(self, name)!r}")
+
+
+@METHODS.register("prior")
+class Prior(SingleImageMethod):
+    """The shipped prior (``noise2x denoise``'s default), optionally adapted to the image.
+
+    Parameters
+    ----------
+    config : PriorConfig or None
+        Settings; None uses the defaults (no adaptation, 8-fold self-ensemble).
+    **overrides
+        Fields of ``PriorConfig`` to change, e.g. ``adapt=True``.
+
+    Raises
+    ------
+    TypeError
+        If an override is not a field of the config.
+    ValueError
+        If a setting is out of range.
+
+    Examples
+    --------
+    >>> clean = torch.linspace(0, 1, 64).repeat(64, 1)[None, None]
+    >>> noisy = clean + 0.1 * torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    >>> result = Prior(ensemble=1).fit(noisy, device="cpu")
+    >>> bool(psnr_db(result.denoised, clean) > psnr_db(noisy, clean) + 5)
+    True
+    """
+
+    name: ClassVar[str] = "prior"
+    single_image: ClassVar[bool] = True
+    trainable: ClassVar[bool] = False  # trained once by benchmarks/train_prior.py, shipped
+    Config: ClassVar[type] = PriorConfig
+
+    def __init__(self, config=None, **overrides) -> None:
+        super().__init__(config, **overrides)
+        self._adapted: nn.Module | None = None
+        self.adaptation: dict | None = None
+
+    def default_net(self, channels: int) -> nn.Module:
+        """Return a trainable copy of the shipped prior for `channels` (1 or 3)."""
+        net, _ = load_prior(channels, self.config.weights)
+        return copy.deepcopy(net).requires_grad_(True)
+
+    def training_loss(self, net: nn.Module, batch: Batch, step: int) -> Tensor:
+        """Return the adaptation loss (Neighbor2Neighbor's rec + gamma * reg) of a batch."""
+        generator = torch.Generator(device=batch.noisy.device).manual_seed(self.config.seed + step)
+        rec, reg = ne2ne_terms(net, batch.noisy, generator)
+        return rec + ne2ne_gamma(step, self.config.steps, self.config.gamma) * reg
+
+    def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
+        """Return the self-ensembled, tiled output of `net` for (B, C, H, W) `noisy`."""
+        from noise2x.ops.tiling import denoise_tiled
+
+        def forward(x: Tensor) -> Tensor:
+            return self_ensemble(net, x, self.config.ensemble)
+
+        with torch.inference_mode():
+            out = denoise_tiled(
+                forward,
+                noisy,
+                tile=self.config.tile,
+                overlap=self.config.overlap,
+                multiple=int(getattr(net, "size_multiple", 1)),
+                bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
+            )
+        out = out.float()
+        return out.clamp(0.0, 1.0) if self.config.clip else out
+
+    def fit(
+        self,
+        noisy: Tensor,
+        reference: Tensor | None = None,
+        device: str | torch.device | None = "auto",
+        progress: Callable[[int, int], None] | None = None,
+        log_every: int = 0,
+    ) -> FitResult:
+        """Denoise `noisy` with the prior, adapting it first when ``adapt`` is set.
+
+        Parameters
+        ----------
+        noisy : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
+            One noisy image; C is 1 or 3; H, W >= 2 (adaptation needs 32 x 32).
+        reference : Tensor or None, shape (1, C, H, W)
+            A clean image, used only for ``psnr_history`` (step 0: before adaptation).
+        device : str or torch.device or None
+            "auto" (CUDA if present), "cpu" or "cuda".
+        progress : callable (done, total) or None
+            Called after every adaptation step and once at the end.
+        log_every : int
+            Unused (the prior has no training loop to log); kept for the common signature.
+
+        Returns
+        -------
+        FitResult
+            ``loss_history`` holds the adaptation's training losses (empty without it);
+            ``self.adaptation`` the guard's record (held-out history, best step, kept prior).
+
+        Raises
+        ------
+        ValueError
+            If `noisy` is not one (1, C, H, W) image with C in {1, 3}, is not finite, or is
+            smaller than 32 x 32 when adapting.
+        noise2x.weights.WeightsError
+            If the weights file cannot be read.
+        """
+        if noisy.ndim != 4 or noisy.shape[0] != 1 or noisy.shape[1] not in (1, 3):
+            raise ValueError(
+                f"prior: expected one (1, C, H, W) image, C = 1 or 3, got {tuple(noisy.shape)}"
+            )
+        if not bool(torch.isfinite(noisy).all()):
+            raise ValueError("prior: the image contains NaN/Inf")
+        start = time.perf_counter()
+        dev = resolve_device(device)
+        x = noisy.to(dev, torch.float32)
+        net, _ = load_prior(x.shape[1], self.config.weights, dev)
+        history: list[float] = []
+        if self.config.adapt:
+            if self._adapted is None:
+                self._adapted, history = self._adapt(net, x, progress)
+            net = self._adapted
+        denoised = self.denoise(net, x)
+        psnr = [] if reference is None else [(0, psnr_db(denoised, reference.to(dev)))]
+        if progress is not None:
+            progress(1, 1)
+        return FitResult(
+            denoised=denoised.to(noisy.device),
+            net=net,
+            loss_history=history,
+            psnr_history=psnr,
+            seconds=time.perf_counter() - start,
+        )
+
+    def _adapt(
+        self, prior: nn.Module, noisy: Tensor, progress: Callable[[int, int], None] | None
+    ) -> tuple[nn.Module, list[float]]:
+        """Fine-tune a copy of `prior` on `noisy` (1, C, H, W), guarded by held-out tiles."""
+        cfg = self.config
+        height, width = noisy.shape[-2:]
+        if min(height, width) < 32:
+            raise ValueError(f"prior: adaptation needs at least 32x32 pixels, got {height}x{width}")
+        crop = max(16, min(cfg.crop, min(height, width) // 2)) // 2 * 2
+        tile = max(16, min(crop // 2, min(height, width) // 8)) // 2 * 2
+        generator = torch.Generator().manual_seed(cfg.seed)
+        corners = holdout_tiles(height, width, tile, cfg.holdout, generator)
+        allowed = allowed_starts(height, width, crop, corners, tile)
+        held = torch.cat([noisy[..., r : r + tile, c : c + tile] for r, c in corners.tolist()])
+        net = copy.deepcopy(prior).eval().requires_grad_(True)  # eval: frozen norm statistics
+        channels_last = self._use_channels_last(noisy.device)
+        if channels_last:
+            net.to(memory_format=torch.channels_last)
+        step_of = iter(range(1 << 62))
+        rows, cols = allowed.nonzero(as_tuple=True)
+
+        def sample() -> tuple[Tensor, int]:
+            pick = torch.randint(len(rows), (cfg.batch_size,), generator=generator).tolist()
+            crops = torch.cat(
+                [noisy[..., rows[i] : rows[i] + crop, cols[i] : cols[i] + crop] for i in pick]
+            )
+            turns = torch.randint(0, 8, (1,), generator=generator).item()
+            return self._layout(dihedral(crops, int(turns))), next(step_of)
+
+        def loss_fn(net: nn.Module, batch: tuple[Tensor, int]) -> Tensor:
+            crops, step = batch
+            return self.training_loss(net, Batch(noisy=crops), step)
+
+        def evaluate() -> float:
+            draw = torch.Generator(device=noisy.device).manual_seed(cfg.seed + 7919)
+            with torch.no_grad():
+                rec, _ = ne2ne_terms(net, held, draw, regularise=False)
+            return float(rec)
+
+        run = guarded_optimise(
+            net, sample, loss_fn, evaluate, cfg.steps, cfg.lr, cfg.warmup, cfg.eval_every,
+            cfg.patience, self._use_bf16(noisy.device), progress,
+        )  # fmt: skip
+        net.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
+        self.adaptation = {
+            "kept_prior": run["best_step"] == 0,
+            "best_step": run["best_step"],
+            "steps": run["steps"],
+            "holdout_history": run["holdout_history"],
+            "holdout_tiles": len(corners),
+            "tile": tile,
+            "crop": crop,
+        }
+        return net, run["train_history"]
