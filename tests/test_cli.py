@@ -641,3 +641,51 @@ def test_evaluate_reports_lpips_when_it_can(tmp_path, monkeypatch):
         run("evaluate", "--reference", tmp_path / "clean", tmp_path / "den", "--json").stdout
     )
     assert all(isinstance(row["lpips"], float) and row["lpips"] >= 0 for row in rows)
+
+
+# --------------------------------------------------------------------------- method settings
+def test_denoise_takes_method_settings_as_overrides(tmp_path):
+    _png(tmp_path / "in" / "a.png", 1)
+    out = tmp_path / "out"
+    words = ["method=zsn2n", "method.steps=2", "method.downsampler=random_neighbor"]
+    result = run("denoise", tmp_path / "in", *words, "-o", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert (out / "a.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("words", "problem"),
+    [
+        (["method.stesp=3"], "did you mean 'steps'"),
+        (["method.steps=abc"], "method.steps=abc: expected int"),
+        (["method=zsn2nn"], "zsn2n"),
+        (["method=zsn2n", "--adapt"], "--adapt does not apply to --method zsn2n"),
+        (["method.ensemble=3"], "ensemble must be 1, 2, 4 or 8"),
+    ],
+)
+def test_bad_method_settings_exit_2_with_one_line(tmp_path, words, problem):
+    _png(tmp_path / "in" / "a.png", 1)
+    result = run("denoise", tmp_path / "in", *words, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert problem in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_denoise_default_is_the_prior_and_adapt_runs(tmp_path):
+    _png(tmp_path / "in" / "a.png", 1)
+    out = tmp_path / "out"
+    words = ["method.steps=2", "method.crop=16", "method.eval_every=1", "method.batch_size=1"]
+    result = run("denoise", tmp_path / "in", "--adapt", *words, "-o", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert (out / "a.png").is_file()
+
+
+def test_list_shows_each_single_image_method_setting_with_its_default():
+    result = run("list")
+    assert result.exit_code == 0
+    assert (
+        "    ensemble = 8  # Flips / rotations averaged at inference (self-ensemble)."
+        in result.stdout
+    )
+    assert "    steps = 2000" in result.stdout  # zsn2n's default

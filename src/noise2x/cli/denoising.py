@@ -31,7 +31,12 @@ from noise2x.cli.common import (
 
 @app.command()
 def denoise(
-    inputs: Annotated[list[Path], typer.Argument(help="Noisy images or folders of images.")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Noisy images or folders of images, and method=NAME / method.KEY=VALUE settings."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
     method: Annotated[
         str, typer.Option(help="Denoising method (see `noise2x list`); default: the shipped prior.")
@@ -99,11 +104,24 @@ def denoise(
     from noise2x import api
     from noise2x.data.io import write_image
     from noise2x.data.stream import StackReader
+    from noise2x.methods.settings import OVERRIDE, parse_overrides
 
+    words = [str(p) for p in inputs if OVERRIDE.match(str(p)) and not p.exists()]
+    inputs = [p for p in inputs if str(p) not in words]
+    overrides: dict = {}
+    if words:
+        if checkpoint is not None:
+            _usage_error(f"{words[0]}: method settings do not apply to --checkpoint")
+        try:
+            method, overrides = parse_overrides(words, method)
+        except USER_ERRORS as err:
+            _usage_error(_message(err))
+    if not inputs:
+        _usage_error("no input images given")
     if checkpoint is None:
         if tile is not None or overlap is not None:
             _usage_error("--tile and --overlap apply to --checkpoint models only")
-        params = _method_params(method, preset, steps, seed, downsampler, sigma, adapt)
+        params = _method_params(method, preset, steps, seed, downsampler, sigma, adapt, overrides)
     else:
         if sigma is not None:
             _usage_error("--sigma applies to --method bm3d, not --checkpoint")
@@ -224,11 +242,13 @@ def _method_params(
     downsampler: str | None = None,
     sigma: float | None = None,
     adapt: bool = False,
+    overrides: dict | None = None,
 ) -> dict:
     """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2.
 
     ``seed`` is passed to the methods that have one (BM3D has none); ``--steps``,
-    ``--downsampler`` and ``--sigma`` to a method without that setting are usage errors.
+    ``--downsampler``, ``--sigma`` and ``--adapt`` to a method without that setting are usage
+    errors; `overrides` (from ``method.KEY=VALUE`` words, already checked) are added last.
     """
     from dataclasses import fields
 
@@ -257,6 +277,7 @@ def _method_params(
         params["downsampler"] = downsampler
     if adapt:
         params["adapt"] = True
+    params.update(overrides or {})  # method.KEY=VALUE words win over the shorthand flags
     try:
         cls = METHODS.get(method)
         if preset == "paper":

@@ -144,6 +144,15 @@ def list_cmd() -> None:
     registries = (("methods", METHODS), ("nets", NETS), ("noise", NOISES))
     for title, registry in (*registries, ("downsamplers", DOWNSAMPLERS)):
         _print_plain(f"{title}: {', '.join(registry.names())}")
+    from noise2x.methods.settings import describe_settings
+
+    _print_plain("settings of the single-image methods (noise2x denoise method.KEY=VALUE):")
+    for name in METHODS.names():
+        if not getattr(METHODS.get(name), "single_image", False):
+            continue
+        _print_plain(f"  {name}")
+        for key, default, doc in describe_settings(name):
+            _print_plain(f"    {key} = {default!r}  # {doc}" if doc else f"    {key} = {default!r}")
     _print_plain("shipped models (noise2x denoise's default, method prior):")
     for model in shipped_models():
         kind = "grey" if model["channels"] == 1 else "colour"
