@@ -338,8 +338,11 @@ def main() -> None:
     args = parser.parse_args()
     partial = args.out.with_suffix(".partial.json")
     if args.table_only:
-        report = json.loads(args.out.read_text() if args.out.exists() else partial.read_text())
-        args.out.with_suffix(".md").write_text(render(report))
+        source = args.out if args.out.exists() else partial
+        report = json.loads(source.read_text())
+        report["markdown"] = render(report)
+        source.write_text(json.dumps(report, indent=1))
+        args.out.with_suffix(".md").write_text(report["markdown"])
         figure(report, args.runs, args.out.with_suffix(".png"))
         return
     for folder in (DATA / "Set12", DATA / "BSD68", DATA / "CBSD68", FMD):
@@ -375,10 +378,11 @@ def main() -> None:
                 flush=True,
             )
     report["seconds"] = report.get("seconds", 0.0) + time.perf_counter() - start
+    report["markdown"] = render(report)  # noise2x report renders this (generic kind)
     complete = len(report["rows"]) == len(plan(args.limit, args.adapt_limit))
     target = args.out if complete else partial
     target.write_text(json.dumps(report, indent=1))
-    args.out.with_suffix(".md").write_text(render(report))
+    args.out.with_suffix(".md").write_text(report["markdown"])
     figure(report, args.runs, args.out.with_suffix(".png"))
     print(render(report), flush=True)
 

@@ -103,3 +103,16 @@ def test_cli_denoise_with_bm3d_and_options_that_do_not_apply(tmp_path):
     assert read_image(tmp_path / "out" / "a.tif")[0].shape == image.shape
     assert steps.exit_code == 2 and "--steps does not apply to --method bm3d" in steps.output
     assert sigma.exit_code == 2 and "--sigma does not apply to --method zsn2n" in sigma.output
+
+
+def test_bm3d_on_a_grey_picture_saved_as_rgb_is_finite_and_equals_the_grey_result():
+    """Regression: bm3d_rgb returned all-NaN for three equal channels (issue 14)."""
+    from noise2x.methods.bm3d import bm3d_denoise
+
+    rng = np.random.default_rng(0)
+    grey = np.clip(0.5 + 0.1 * rng.standard_normal((1, 48, 48)), 0, 1).astype(np.float32)
+    rgb = np.repeat(grey, 3, axis=0)
+    out = bm3d_denoise(rgb, 25 / 255)
+    assert np.isfinite(out).all()
+    grey_out = np.repeat(bm3d_denoise(grey, 25 / 255), 3, axis=0)
+    np.testing.assert_allclose(out, grey_out, atol=1e-5)  # bm3d itself varies by ~3e-7 per run

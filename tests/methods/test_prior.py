@@ -11,7 +11,7 @@ from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
 from noise2x.methods.prior import dihedral, load_prior, self_ensemble
 from noise2x.weights import PRIORS, REQUIRED, WEIGHTS_DIR, WeightsError, read_metadata, save_weights
-from tests.conftest import data_path
+from conftest import data_path
 
 
 def _noisy(shape, sigma=25.0, seed=0):

@@ -145,3 +145,17 @@ def test_self2self_raises_psnr_on_a_real_crop_at_sigma_25():
     result = Self2Self(steps=150, passes=16).fit(noisy, device="cpu")
     gain = (psnr(result.denoised, clean) - psnr(noisy, clean)).item()
     assert gain > 2.0  # measured: +2.43 dB (bf16 autocast; 20.2 -> 22.6 dB)
+
+
+@pytest.mark.data
+def test_self2self_never_returns_a_constant_image_for_a_dark_crop(set12_image):
+    """Regression (issue 14): a dark 64x64 crop of Set12/01 collapsed to all 0 at lr 1e-3.
+
+    The collapse is detected, said (CollapseWarning) and trained again at a tenth of the rate.
+    """
+    from noise2x.methods.base import CollapseWarning
+
+    crop = torch.from_numpy(set12_image[:, 64:128, 64:128])[None]
+    with pytest.warns(CollapseWarning, match="collapsed to a constant image"):
+        out = Self2Self(steps=100).fit(crop, device="cpu").denoised
+    assert float(out.max() - out.min()) > 0.1

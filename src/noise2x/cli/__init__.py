@@ -19,5 +19,19 @@ __all__ = ["app", "finetune_cmd", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line (the ``noise2x`` console script and ``python -m noise2x``)."""
+    """Run the command line (the ``noise2x`` console script and ``python -m noise2x``).
+
+    Warnings are printed as one line each, ``warning: <message>``, without Python's source
+    location (``python -W error`` and the other warning filters still apply).
+    """
+    import warnings
+
+    warnings.showwarning = _show_warning
     app(args=argv, prog_name="noise2x")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one ``warning: ...`` line on stderr."""
+    import sys
+
+    print(f"warning: {message}", file=file or sys.stderr)

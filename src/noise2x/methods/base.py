@@ -94,6 +94,33 @@ def bf16_supported(device: torch.device) -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+class CollapseWarning(UserWarning):
+    """A single-image method's result collapsed to a constant image and was redone."""
+
+
+def is_collapsed(denoised: Tensor, noisy: Tensor, tolerance: float = 1e-6) -> bool:
+    """Return True when `denoised` is constant (per channel) although `noisy` is not.
+
+    Parameters
+    ----------
+    denoised, noisy : Tensor, shape (B, C, H, W), float, on the [0, 1] scale
+    tolerance : float
+        Largest max - min of a channel that counts as constant.
+
+    Examples
+    --------
+    >>> noisy = torch.rand(1, 1, 8, 8)
+    >>> is_collapsed(torch.zeros(1, 1, 8, 8), noisy), is_collapsed(noisy, noisy)
+    (True, False)
+    """
+
+    def spread(x: Tensor) -> Tensor:
+        flat = x.float().flatten(2)
+        return flat.amax(-1) - flat.amin(-1)
+
+    return bool((spread(denoised) <= tolerance).all() and (spread(noisy) > tolerance).any())
+
+
 def psnr_db(x: Tensor, reference: Tensor) -> float:
     """Return the PSNR in dB of `x` against `reference` (any equal shapes, range [0, 1]).
 

@@ -61,7 +61,8 @@ def bm3d_denoise(image: np.ndarray, sigma: float) -> np.ndarray:
     Parameters
     ----------
     image : np.ndarray, shape (C, H, W), float32, nominally in [0, 1]
-        C is 1 (``bm3d.bm3d``) or 3 (``bm3d.bm3d_rgb``); H, W >= 8.
+        C is 1 (``bm3d.bm3d``) or 3 (``bm3d.bm3d_rgb``; three equal channels, a grey picture
+        saved as RGB, are filtered as one grey channel and repeated); H, W >= 8.
     sigma : float
         Standard deviation of the noise, in the image's units (sigma_255 / 255 for [0, 1]).
 
@@ -83,7 +84,11 @@ def bm3d_denoise(image: np.ndarray, sigma: float) -> np.ndarray:
         raise ValueError(f"bm3d: sigma must be a positive number, got {sigma}")
     bm3d = _bm3d_module()
     data = image.astype(np.float64)
-    if channels == 1:
+    if channels == 3 and np.array_equal(data[0], data[1]) and np.array_equal(data[1], data[2]):
+        # A grey picture saved as RGB: the opponent transform of bm3d_rgb has no chroma to work
+        # on and returns NaN; filter the one grey channel and repeat it.
+        out = np.repeat(np.asarray(bm3d.bm3d(data[0], sigma))[None], 3, axis=0)
+    elif channels == 1:
         out = np.asarray(bm3d.bm3d(data[0], sigma))[None]
     else:
         out = np.moveaxis(np.asarray(bm3d.bm3d_rgb(np.moveaxis(data, 0, -1), sigma)), -1, 0)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
@@ -47,7 +48,15 @@ import torch
 from torch import Tensor, nn
 
 from noise2x.device import resolve_device
-from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
+from noise2x.methods.base import (
+    METHODS,
+    Batch,
+    CollapseWarning,
+    FitResult,
+    SingleImageMethod,
+    is_collapsed,
+    psnr_db,
+)
 from noise2x.nets.base import init_weights
 from noise2x.nets.self2self_unet import Self2SelfUNet
 
@@ -353,8 +362,29 @@ class Self2Self(SingleImageMethod):
         net, generator, losses, psnr_history = self._train(
             image, None, reference, dev, progress, log_every
         )
+        denoised = self._finish(net, image, None, generator)
+        if is_collapsed(denoised, image):
+            # The sigmoid output saturated (dark, low-noise images at lr 1e-3): one retry at
+            # a tenth of the rate, said out loud; a second collapse is an error.
+            retry = replace(self.config, lr=self.config.lr / 10)
+            warnings.warn(
+                f"{self.name}: the result collapsed to a constant image at lr {self.config.lr:g}; "
+                f"training again at lr {retry.lr:g}",
+                CollapseWarning,
+                stacklevel=2,
+            )
+            again = type(self)(retry)
+            net, generator, losses, psnr_history = again._train(
+                image, None, reference, dev, progress, log_every
+            )
+            denoised = again._finish(net, image, None, generator)
+            if is_collapsed(denoised, image):
+                raise ValueError(
+                    f"{self.name}: the result collapsed to a constant image at lr "
+                    f"{self.config.lr:g} and {retry.lr:g}; try a lower method.lr"
+                )
         return FitResult(
-            denoised=self._finish(net, image, None, generator).to(noisy.device),
+            denoised=denoised.to(noisy.device),
             net=net,
             loss_history=losses,
             psnr_history=psnr_history,

@@ -68,6 +68,28 @@ def register(kind: Kind) -> Kind:
     return KINDS.register(kind.name)(kind)
 
 
+def generic_kind(name: str) -> Kind:
+    """Return the kind of a result that carries its own Markdown (the generic renderer).
+
+    A benchmark script that keeps its rendering beside itself in ``benchmarks/`` writes the
+    rendered page into its JSON (``"markdown"``, and ``"readme"`` where the README condenses
+    it); the report copies them and draws no chart (the script writes its own figure).
+
+    Examples
+    --------
+    >>> kind = generic_kind("prior")
+    >>> kind.markdown({"markdown": "| a |"}), kind.charts({})
+    ('| a |', [])
+    """
+    return Kind(
+        name=name,
+        title=f"{name} (benchmarks/{name}.py)",
+        markdown=lambda data: data["markdown"],
+        charts=lambda data: [],
+        readme=lambda data: data.get("readme") or data["markdown"],
+    )
+
+
 def detect_kind(data: object, source: str) -> Kind:
     """Return the kind of a loaded result: its ``"benchmark"`` key, else its layout.
 
@@ -103,6 +125,8 @@ def detect_kind(data: object, source: str) -> Kind:
     if name is not None:
         if isinstance(name, str) and name in KINDS:
             return KINDS.get(name)
+        if isinstance(name, str) and isinstance(data.get("markdown"), str):
+            return generic_kind(name)
         raise ValueError(f"{source}: unknown benchmark {name!r}; known: {known}")
     found = [n for n in KINDS.names() if KINDS.get(n).layout and KINDS.get(n).layout(data)]
     if len(found) == 1:
