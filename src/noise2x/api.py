@@ -170,10 +170,16 @@ def denoise(
         raise TypeError(f"settings {sorted(params)} given with a method object; set them on it")
     else:
         runner = method
-    if not getattr(runner, "single_image", False):
+    if not callable(getattr(runner, "fit", None)):
         name = getattr(runner, "name", method)
         raise ValueError(f"method {name!r} trains on a dataset; use `noise2x train`")
     scale = scale_for(stack, normalize)
+    if getattr(runner, "fits_stack", False):  # one training on every frame (Noise2Void)
+        result = runner.fit(
+            torch.from_numpy(scale.forward(stack)), device=device, progress=progress
+        )
+        frames = result.denoised.cpu().numpy()
+        return _from_stack(scale.inverse(frames), noisy.ndim, channel_axis)
     frames = []
     for frame in scale.forward(stack):
         result = runner.fit(torch.from_numpy(frame)[None], device=device, progress=progress)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import data_path
 
 import noise2x
 from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
 from noise2x.methods.prior import dihedral, load_prior, self_ensemble
 from noise2x.weights import PRIORS, REQUIRED, WEIGHTS_DIR, WeightsError, read_metadata, save_weights
-from conftest import data_path
 
 
 def _noisy(shape, sigma=25.0, seed=0):

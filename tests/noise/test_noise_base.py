@@ -10,6 +10,7 @@ EXAMPLES = {
     "gaussian": {"sigma": 25},
     "poisson": {"lam": 30},
     "poisson_gaussian": {"lam": 30, "sigma": 10},
+    "structured": {"sigma": 10, "row_sigma": 5, "corr_sigma": 5, "length": 5},
     "bernoulli": {"p": 0.5},
     "impulse": {"p": 0.3},
     "text": {"coverage": 0.2},

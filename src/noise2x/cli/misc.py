@@ -148,7 +148,7 @@ def list_cmd() -> None:
 
     _print_plain("settings of the single-image methods (noise2x denoise method.KEY=VALUE):")
     for name in METHODS.names():
-        if not getattr(METHODS.get(name), "single_image", False):
+        if not callable(getattr(METHODS.get(name), "fit", None)):
             continue
         _print_plain(f"  {name}")
         for key, default, doc in describe_settings(name):

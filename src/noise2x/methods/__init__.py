@@ -1,10 +1,11 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
-from noise2x.methods import bm3d, lines, n2n, ne2ne, prior, self2self, zsn2n  # noqa: F401
+from noise2x.methods import bm3d, lines, n2n, n2v, ne2ne, prior, self2self, zsn2n  # noqa: F401
 from noise2x.methods.base import METHODS, Batch, FitResult, Method, SingleImageMethod
 from noise2x.methods.bm3d import BM3D, BM3DConfig
 from noise2x.methods.lines import RestoreLines, RestoreLinesConfig
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
+from noise2x.methods.n2v import N2V2, N2V2Config, N2VConfig, Noise2Void
 from noise2x.methods.ne2ne import Ne2NeConfig, Neighbor2Neighbor
 from noise2x.methods.prior import Prior, PriorConfig
 from noise2x.methods.self2self import Self2Self, Self2SelfConfig
@@ -18,9 +19,13 @@ __all__ = [
     "FitResult",
     "Method",
     "N2NConfig",
+    "N2V2",
+    "N2V2Config",
+    "N2VConfig",
     "Ne2NeConfig",
     "Neighbor2Neighbor",
     "Noise2Noise",
+    "Noise2Void",
     "Prior",
     "PriorConfig",
     "RestoreLines",

@@ -349,3 +349,37 @@ class PixelShuffleUp(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map (B, C_in, H, W) to (B, C_out, scale * H, scale * W)."""
         return self.shuffle(self.conv(x))
+
+
+class MaxBlurPool2d(nn.Module):
+    """Anti-aliased 2x downsampling: 2x2 max over stride 1, then a 3x3 binomial blur at stride 2.
+
+    ``MaxBlurPool`` of Zhang (2019): the max is taken densely, and the subsampling that follows
+    is low-passed, so that a one-pixel shift of the input changes the output little. N2V2 uses
+    it in place of max-pooling to remove Noise2Void's checkerboard artefacts. No weights.
+    (B, C, H, W) -> (B, C, ceil(H / 2), ceil(W / 2)) for even H, W: (H / 2, W / 2).
+
+    References
+    ----------
+    R. Zhang, "Making Convolutional Networks Shift-Invariant Again", ICML 2019,
+    arXiv:1904.11486. E. Höck et al., "N2V2", ECCV Workshops 2022, arXiv:2211.08512.
+
+    Examples
+    --------
+    >>> MaxBlurPool2d()(torch.rand(2, 3, 8, 6)).shape
+    torch.Size([2, 3, 4, 3])
+    >>> float(MaxBlurPool2d()(torch.ones(1, 1, 4, 4)).min())  # a flat image stays flat
+    1.0
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (taps[:, None] * taps[None, :] / 16.0)[None, None])
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Downsample (B, C, H, W) by 2 in H and W."""
+        x = F.max_pool2d(F.pad(x, (0, 1, 0, 1), mode="replicate"), kernel_size=2, stride=1)
+        channels = x.shape[1]
+        kernel = self.kernel.to(x.dtype).expand(channels, 1, 3, 3)
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, stride=2, groups=channels)

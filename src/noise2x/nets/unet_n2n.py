@@ -8,6 +8,10 @@ Departures from the paper:
   too small to reflect) and the output is cropped back; the paper trains on 256x256 crops.
 - `width` scales every layer: encoder width w (48 in the paper), decoder 2w (96), DEC_CONV1A
   4w // 3 (64) and DEC_CONV1B 2w // 3 (32). With the default w = 48 the net is the paper's.
+- Two switches of N2V2 (Höck et al., ECCV Workshops 2022, arXiv:2211.08512), off by default:
+  ``pool="blur"`` replaces each max-pooling with ``MaxBlurPool2d``, and ``top_skip=False``
+  drops the top-level skip (the concatenation of the input before DEC_CONV1A), the two changes
+  that remove Noise2Void's checkerboard artefacts.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from noise2x.nets.base import NETS
-from noise2x.nets.blocks import check_image_batch, conv3x3, crop_to, pad_to_multiple
+from noise2x.nets.blocks import MaxBlurPool2d, check_image_batch, conv3x3, crop_to, pad_to_multiple
 
 
 @NETS.register("unet_n2n")
@@ -38,12 +42,16 @@ class UNetN2N(nn.Module):
         Image channels C, in and out (1 grayscale, 3 color).
     width : int
         Encoder channels w (48 in the paper); the decoder uses 2w.
+    pool : {"max", "blur"}
+        2x2 max-pooling (the paper) or N2V2's max-blur-pooling (`MaxBlurPool2d`).
+    top_skip : bool
+        Concatenate the input before DEC_CONV1A (the paper); False is N2V2's U-Net.
 
     Raises
     ------
     ValueError
-        If `channels` or `width` < 1 (at construction), or if the input of ``forward`` is not
-        (B, C, H, W).
+        If `channels` or `width` < 1 or `pool` is unknown (at construction), or if the input of
+        ``forward`` is not (B, C, H, W).
 
     References
     ----------
@@ -64,11 +72,15 @@ class UNetN2N(nn.Module):
 
     size_multiple = 32  # five 2x2 poolings
 
-    def __init__(self, channels: int = 1, width: int = 48) -> None:
+    def __init__(
+        self, channels: int = 1, width: int = 48, pool: str = "max", top_skip: bool = True
+    ) -> None:
         super().__init__()
         if channels < 1 or width < 1:
             raise ValueError(f"channels and width must be >= 1, got {channels} and {width}")
-        self.channels = channels
+        if pool not in ("max", "blur"):
+            raise ValueError(f"pool must be 'max' or 'blur', got {pool!r}")
+        self.channels, self.top_skip = channels, bool(top_skip)
         # Peak memory of an inference forward pass per input pixel, in bytes (measured by
         # ru_maxrss at 512 x 512, float32, width 48: ~1580; it scales with the width).
         self.peak_bytes_per_pixel = 1600.0 * width / 48
@@ -88,10 +100,12 @@ class UNetN2N(nn.Module):
         self.dec_conv3b = conv3x3(d, d)
         self.dec_conv2a = conv3x3(d + w, d)
         self.dec_conv2b = conv3x3(d, d)
-        self.dec_conv1a = conv3x3(d + channels, max(1, 4 * w // 3))
+        self.dec_conv1a = conv3x3(d + (channels if top_skip else 0), max(1, 4 * w // 3))
         self.dec_conv1b = conv3x3(max(1, 4 * w // 3), max(1, 2 * w // 3))
         self.dec_conv1c = conv3x3(max(1, 2 * w // 3), channels)
-        self.pools = nn.ModuleList(nn.MaxPool2d(2) for _ in range(5))  # POOL1..POOL5
+        self.pools = nn.ModuleList(  # POOL1..POOL5
+            nn.MaxPool2d(2) if pool == "max" else MaxBlurPool2d() for _ in range(5)
+        )
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")  # UPSAMPLE5..1 (no weights)
         self.act = nn.LeakyReLU(negative_slope=0.1)
 
@@ -114,6 +128,8 @@ class UNetN2N(nn.Module):
         ):
             h = torch.cat([self.upsample(h), skip], dim=1)
             h = act(conv_b(act(conv_a(h))))
-        h = torch.cat([self.upsample(h), padded], dim=1)
+        h = self.upsample(h)
+        if self.top_skip:
+            h = torch.cat([h, padded], dim=1)
         h = act(self.dec_conv1b(act(self.dec_conv1a(h))))
         return crop_to(self.dec_conv1c(h), size)

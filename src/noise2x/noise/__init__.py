@@ -1,8 +1,8 @@
 """Seeded noise models on (B, C, H, W) tensors, registered by name in `NOISES`.
 
-Importing this package registers every model: ``gaussian``, ``poisson``, ``poisson_gaussian``,
-``bernoulli``, ``impulse``, ``text`` and ``lines``. Build one by name with `build_noise`, or
-add noise in one call with `add_noise`.
+Importing this package registers every model: ``gaussian``, ``poisson``,
+``poisson_gaussian``, ``bernoulli``, ``impulse``, ``text``, ``lines`` and ``structured``.
+Build one by name with `build_noise`, or add noise in one call with `add_noise`.
 """
 
 from noise2x.noise.base import (
@@ -19,6 +19,7 @@ from noise2x.noise.impulse import ImpulseNoise
 from noise2x.noise.levels import LEVEL_RANGES, draw_levels, parse_level
 from noise2x.noise.lines import MissingLines
 from noise2x.noise.poisson import PoissonGaussianNoise, PoissonNoise
+from noise2x.noise.structured import StructuredNoise
 from noise2x.noise.text import TextNoise
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "NoiseModel",
     "PoissonGaussianNoise",
     "PoissonNoise",
+    "StructuredNoise",
     "TextNoise",
     "add_noise",
     "build_noise",
