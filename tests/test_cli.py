@@ -689,3 +689,31 @@ def test_list_shows_each_single_image_method_setting_with_its_default():
         in result.stdout
     )
     assert "    steps = 2000" in result.stdout  # zsn2n's default
+
+
+@pytest.mark.parametrize("method", ["n2n", "ne2ne"])
+def test_a_dataset_method_is_one_usage_error_that_points_to_train(tmp_path, method):
+    """Issue 14: not "--steps does not apply", and not one failure per file."""
+    for seed in (1, 2):
+        _png(tmp_path / "in" / f"{seed}.png", seed)
+    result = run(
+        "denoise", tmp_path / "in", "-o", tmp_path / "out", "--method", method, "--steps", 5
+    )
+    assert result.exit_code == 2
+    assert (
+        f"--method {method} trains on a data set: run `noise2x train method={method}"
+        in result.output
+    )
+    assert result.output.count("error") == 1
+
+
+def test_bm3d_on_a_constant_or_tiny_image_is_one_clear_line_each(tmp_path):
+    write_image(tmp_path / "in" / "const.png", np.full((1, 32, 32), 0.5, np.float32))
+    write_image(tmp_path / "in" / "tiny.png", np.full((1, 2, 2), 0.5, np.float32))
+    write_image(tmp_path / "in" / "good.png", _grey(3))
+    result = run("denoise", tmp_path / "in", "-o", tmp_path / "out", "--method", "bm3d")
+    assert result.exit_code == 1
+    assert "const.png: bm3d: cannot estimate the noise level" in result.output
+    assert "tiny.png: bm3d: needs at least 8x8 pixels" in result.output
+    assert "nan" not in result.output.lower() and "Warning" not in result.output
+    assert (tmp_path / "out" / "good.png").is_file()

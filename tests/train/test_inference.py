@@ -181,3 +181,31 @@ def test_a_stack_is_streamed_one_frame_at_a_time(tmp_path, trained_checkpoint, m
         assert written == list(range(1, n + 1))  # each result written before the next frame
     # Holding the 6 extra frames would add >= 1.5 MB (float32) per copy of the stack.
     assert peaks[8] - peaks[2] < 1_000_000, peaks
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--tile", 32, "--overlap", 31), "--overlap 31 must be smaller than the tile"),
+        (("--tile", 40), "--overlap 32 must be smaller than the tile"),  # the default overlap
+        (("--steps", 5), "--steps does not apply to --checkpoint"),
+        (("--method", "zsn2n"), "--method does not apply to --checkpoint"),
+        (("--preset", "paper"), "--preset does not apply to --checkpoint"),
+    ],
+)
+def test_cli_checkpoint_options_are_checked_up_front(tmp_path, trained_checkpoint, args, problem):
+    """Issue 14: one usage error before any file, instead of a failure per file or silence."""
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / "in" / name, np.zeros((1, 40, 40), np.float32))
+    result = run(
+        "denoise",
+        tmp_path / "in",
+        "-o",
+        tmp_path / "out",
+        "--checkpoint",
+        trained_checkpoint,
+        *args,
+    )
+    assert result.exit_code == 2, result.output
+    assert problem in result.output and result.output.count("error") == 1
+    assert not (tmp_path / "out").exists()

@@ -123,6 +123,13 @@ def denoise(
             _usage_error("--tile and --overlap apply to --checkpoint models only")
         params = _method_params(method, preset, steps, seed, downsampler, sigma, adapt, overrides)
     else:
+        for option, given in (
+            ("--method", method != "prior"),
+            ("--steps", steps is not None),
+            ("--preset", preset != "fast"),
+        ):
+            if given:
+                _usage_error(f"{option} does not apply to --checkpoint (the model is trained)")
         if sigma is not None:
             _usage_error("--sigma applies to --method bm3d, not --checkpoint")
         if adapt:
@@ -137,9 +144,10 @@ def denoise(
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
         try:  # a file that is not a noise2x checkpoint stops the call before any image
-            api.load_checkpoint(checkpoint, device)
+            model = api.load_checkpoint(checkpoint, device)
         except FILE_ERRORS as err:
             _usage_error(_message(err))
+        _check_tiling(tile, overlap, model.size_multiple)
     _check_device(device)
     _check_output_dtype(output_dtype)
     _check_output_folder(output)
@@ -217,6 +225,23 @@ def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress,
             progress.update(task, completed=index + 1)
 
 
+def _check_tiling(tile: int | None, overlap: int | None, multiple: int) -> None:
+    """Exit 2 unless tiles of --tile (as ``denoise_tiled`` rounds it) advance past --overlap."""
+    from noise2x.ops.tiling import DEFAULT_OVERLAP
+
+    if tile is None:
+        return
+    multiple = max(1, multiple)
+    used = max(tile // multiple * multiple, multiple)
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
+    if (used - overlap) // multiple * multiple < 1:
+        _usage_error(
+            f"--overlap {overlap} must be smaller than the tile by at least the model's stride "
+            f"({multiple} pixels): --tile {tile} is used as {used}, so give --overlap "
+            f"<= {used - multiple} or a larger --tile"
+        )
+
+
 def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | None:
     """Return the clean file matched to `path` (None without --reference), of `shape`."""
     from noise2x.data.io import read_image
@@ -257,9 +282,15 @@ def _method_params(
     if preset not in ("fast", "paper"):
         _usage_error(f"--preset must be 'fast' or 'paper', got {preset!r}")
     try:
-        known = {f.name for f in fields(METHODS.get(method).Config)}
+        cls = METHODS.get(method)
     except USER_ERRORS as err:
         _usage_error(_message(err))
+    if not callable(getattr(cls, "fit", None)):
+        _usage_error(
+            f"--method {method} trains on a data set: run `noise2x train method={method} ...`, "
+            "then `noise2x denoise --checkpoint RUN/checkpoints/best.ckpt`"
+        )
+    known = {f.name for f in fields(cls.Config)}
     for option, value, name in (
         ("--steps", steps, "steps"),
         ("--downsampler", downsampler, "downsampler"),

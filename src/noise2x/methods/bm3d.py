@@ -39,10 +39,25 @@ def estimate_sigma(image: np.ndarray) -> float:
     -------
     float
         The mean over channels of ``skimage.restoration.estimate_sigma`` (wavelet MAD).
+
+    Raises
+    ------
+    ValueError
+        If no positive finite level comes out (a constant image).
     """
+    import warnings
+
     from skimage.restoration import estimate_sigma as skimage_sigma
 
-    return float(np.mean([skimage_sigma(channel.astype(np.float64)) for channel in image]))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # numpy's warnings on a constant image: said below
+        sigma = float(np.mean([skimage_sigma(channel.astype(np.float64)) for channel in image]))
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(
+            "bm3d: cannot estimate the noise level of this image (it is constant or has no "
+            "noise); give sigma (--sigma)"
+        )
+    return sigma
 
 
 def _bm3d_module():
@@ -185,6 +200,8 @@ class BM3D(SingleImageMethod):
             raise ValueError(f"bm3d: expected one image (1, C, H, W), got {tuple(noisy.shape)}")
         if not bool(torch.isfinite(noisy).all()):
             raise ValueError("bm3d: the image contains NaN/Inf")
+        if min(noisy.shape[-2:]) < 8:  # before estimating sigma on a tiny image
+            raise ValueError(f"bm3d: needs at least 8x8 pixels, got {tuple(noisy.shape[-2:])}")
         start = time.perf_counter()
         out = self._filter(noisy)
         history = [] if reference is None else [(0, psnr_db(out, reference.to(out.device)))]
