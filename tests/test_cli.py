@@ -610,6 +610,11 @@ def test_train_then_resume_from_the_cli(tmp_path):
     refused = run("train", "--resume", run_dir, "trainer.max_steps=6", "net.width=16")
     assert refused.exit_code == 2
     assert "cannot change 'net.width' when resuming" in refused.output
+    last = (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    done = run("train", "--resume", run_dir, "trainer.max_steps=4", *common)
+    assert done.exit_code == 0, done.output
+    assert "is already at step 4 of trainer.max_steps=4: nothing to do" in done.output
+    assert (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime_ns == last  # not rewritten
 
 
 def test_evaluate_says_in_one_line_why_lpips_is_not_reported(tmp_path, monkeypatch):

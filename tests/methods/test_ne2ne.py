@@ -289,9 +289,9 @@ def test_noisy_folder_lists_every_missing_clean_image(tmp_path):
         check_data(data)
 
 
-def test_noisy_folder_needs_more_images_than_it_holds_out(tmp_path):
-    noisy_dir, _ = _noisy_folder(tmp_path, n=2)
-    with pytest.raises(ValueError, match="2 image.*data.val_count=2"):
+def test_noisy_folder_needs_two_images_and_a_root(tmp_path):
+    noisy_dir, _ = _noisy_folder(tmp_path, n=1)
+    with pytest.raises(ValueError, match="1 image.*need at least 2"):
         check_data(_data_node(root=str(noisy_dir), val_count=2))
     with pytest.raises(ValueError, match="data.root=DIR"):
         check_data(_data_node())
@@ -417,3 +417,14 @@ def test_short_training_on_set12_crops_denoises_a_held_out_image():
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
     gain = psnr(denoised, clean_val).item() - psnr(noisy_val, clean_val).item()
     assert gain > 3.0
+
+
+def test_a_folder_too_small_for_val_count_holds_out_what_it_can_and_says_so(tmp_path):
+    """Issue 14: four images with the default data.val_count=4 used to refuse to train."""
+    from noise2x.train.datamodule_single import build_datasets
+
+    noisy_dir, _ = _noisy_folder(tmp_path, n=4, size=64)
+    node = _data_node(root=str(noisy_dir), val_count=4, patch_size=32)
+    with pytest.warns(UserWarning, match="cannot spare data.val_count=4; holding out 1"):
+        _, val = build_datasets(node, 1, seed=0)
+    assert len(val) == 1

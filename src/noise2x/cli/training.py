@@ -48,6 +48,7 @@ def train(
     data.num_workers may change).
     """
     from noise2x.train.config import ConfigError
+    from noise2x.train.runs import AlreadyTrained
     from noise2x.train.runs import train as run_training
 
     overrides = list(ctx.args)
@@ -56,6 +57,9 @@ def train(
             _usage_error(f"unknown option {item!r}; config changes are KEY=VALUE items")
     try:
         result = run_training(overrides, resume=resume)
+    except AlreadyTrained as err:
+        _print_plain(str(err))
+        return
     except ConfigError as err:
         _usage_error(_message(err))
     except USER_ERRORS as err:

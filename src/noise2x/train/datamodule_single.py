@@ -35,6 +35,7 @@ CVPR 2021, arXiv:2101.02824.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -105,12 +106,21 @@ def list_noisy_images(root: str | Path) -> list[ImageRef]:
 
 
 def _split(images: list[ImageRef], data: dict) -> tuple[list[ImageRef], list[ImageRef]]:
+    """Hold out the last ``data.val_count`` images, or a quarter of a folder too small for that."""
     count = data["val_count"]
-    if len(images) <= count:
+    if len(images) < 2:
         raise ValueError(
-            f"data=noisy_folder: {len(images)} image(s) in {data['root']}; need more than "
-            f"data.val_count={count} to hold some out for validation"
+            f"data=noisy_folder: {len(images)} image(s) in {data['root']}; need at least 2 "
+            "(one to train on, one to hold out for validation)"
         )
+    if len(images) <= count:
+        allowed = max(1, len(images) // 4)
+        warnings.warn(
+            f"data=noisy_folder: {len(images)} images in {data['root']} cannot spare "
+            f"data.val_count={count}; holding out {allowed} for validation",
+            stacklevel=2,
+        )
+        count = allowed
     return images[:-count], images[-count:]
 
 

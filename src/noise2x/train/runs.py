@@ -64,6 +64,10 @@ class TrainResult:
     seconds: float
 
 
+class AlreadyTrained(Exception):
+    """``train(resume=...)`` of a run that already reached ``trainer.max_steps``."""
+
+
 def new_run_dir(root: str | Path, method: str) -> Path:
     """Create and return a new, empty ``root/method/<YYYYmmdd-HHMMSS>-<6 hex>/`` folder.
 
@@ -278,6 +282,13 @@ def train(
         ckpt_path = run_dir / "checkpoints" / "last.ckpt"
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"{ckpt_path}: not found; the run saved no checkpoint yet")
+        step = int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["global_step"])
+        if step >= config["trainer"]["max_steps"]:
+            raise AlreadyTrained(
+                f"{run_dir} is already at step {step} of trainer.max_steps="
+                f"{config['trainer']['max_steps']}: nothing to do (give a larger "
+                "trainer.max_steps to train on)"
+            )
     else:
         config = compose_config(overrides)
         config["data"]["channels"] = _channels_of(config)
