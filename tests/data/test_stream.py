@@ -271,7 +271,9 @@ def test_stack_writer_refuses_an_existing_output_before_any_work(tmp_path, name)
     out = tmp_path / name
     out.write_bytes(b"old")
 
-    with pytest.raises(FileExistsError, match=f"{name}: already exists; use --overwrite"):
+    with pytest.raises(
+        FileExistsError, match=f"{name}: already exists; not replaced without --overwrite"
+    ):
         StackWriter(out, None, 1 if name.endswith(".png") else 3, (1, 6, 7))
 
     assert _files(tmp_path) == [name]

@@ -70,3 +70,21 @@ def test_every_yaml_of_every_group_validates():
     for group in ("method", "net", "loss", "noise", "data", "trainer", "logger"):
         for option in group_options(group):
             compose_config([f"{group}={option}"])
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("noise.sigma=-10", "'noise.sigma'"),
+        ("method=n2v", None),
+        ("method.ratio=2", "'method.ratio'"),
+    ],
+)
+def test_out_of_range_values_are_config_errors_naming_the_key(override, key):
+    """Issue 14: noise.sigma=-10 exited 1 at training time without naming the key."""
+    overrides = ["method=n2v", override] if override.startswith("method.") else [override]
+    if key is None:
+        compose_config(overrides)  # the defaults are in range
+        return
+    with pytest.raises(ConfigError, match=key):
+        compose_config(overrides)

@@ -29,7 +29,6 @@ are returned as stored.
 
 from __future__ import annotations
 
-import os
 import secrets
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,6 +39,8 @@ import mrcfile
 import numpy as np
 import tifffile
 from PIL import Image
+
+from noise2x.data.atomic import EXISTS, publish
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -462,15 +463,13 @@ def write_image(
     array = np.asarray(array)
     _check_array(path, fmt, array, chosen)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists; use --overwrite (overwrite=True)")
+        raise FileExistsError(f"{path}: {EXISTS}")
     pixels = _to_dtype(array, chosen)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}{path.suffix}"
     try:
         _WRITERS[fmt](tmp, fmt, pixels, like)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path}: already exists; use --overwrite (overwrite=True)")
-        os.replace(tmp, path)
+        publish(tmp, path, overwrite)
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -31,7 +31,6 @@ Deliberate differences from io.py:
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import warnings
 from collections.abc import Callable, Iterator
@@ -43,6 +42,7 @@ import numpy as np
 import tifffile
 from mrcfile.utils import mode_from_dtype
 
+from noise2x.data.atomic import EXISTS, publish
 from noise2x.data.io import (
     _READABLE,
     _SCALE,
@@ -468,7 +468,7 @@ class StackWriter:
                 f"{(self.n_frames, *self.frame_shape)}; write .tif or .mrcs"
             )
         if path.exists() and not overwrite:
-            raise FileExistsError(f"{path}: already exists; use --overwrite (overwrite=True)")
+            raise FileExistsError(f"{path}: {EXISTS}")
         self.path, self.like, self.dtype = path, like, chosen
         self.frames_written = 0
         self._fmt, self._overwrite, self._dtype_arg = fmt, overwrite, dtype
@@ -573,9 +573,7 @@ class StackWriter:
             self._stats.write_to(self._mrc.header)
             self._mrc.close()
         self._tiff = self._mrc = None
-        if path.exists() and not self._overwrite:
-            raise FileExistsError(f"{path}: already exists; use --overwrite (overwrite=True)")
-        os.replace(self._tmp, path)
+        publish(self._tmp, path, self._overwrite)
 
     def _discard(self) -> None:
         """Close whatever is open, quietly, and remove the temporary file."""

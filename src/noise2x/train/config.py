@@ -449,7 +449,20 @@ def _check_named(group: str, node: dict) -> dict:
                 f"config key '{group}.{key}' must be {_type_name(hints[key])}, "
                 f"got {value!r} ({type(value).__name__})"
             )
+    _check_values(group, node["name"], target, params)
     return dict(node)
+
+
+def _check_values(group: str, name: str, target: Any, params: dict) -> None:
+    """Build a method's Config or a noise model to check value ranges; name the key on error."""
+    if group not in ("method", "noise"):
+        return  # nets and losses are built by the run (a net allocates its weights)
+    try:
+        target(**params)
+    except (ValueError, TypeError) as err:
+        text = str(err)
+        keys = [k for k in params if k in text] or ["name"]
+        raise ConfigError(f"config key '{group}.{keys[0]}' ({group} {name!r}): {text}") from None
 
 
 def _is_instance(value: Any, hint: Any) -> bool:

@@ -282,6 +282,7 @@ def train(
         ckpt_path = run_dir / "checkpoints" / "last.ckpt"
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"{ckpt_path}: not found; the run saved no checkpoint yet")
+        data = None
         step = int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["global_step"])
         if step >= config["trainer"]["max_steps"]:
             raise AlreadyTrained(
@@ -292,6 +293,8 @@ def train(
     else:
         config = compose_config(overrides)
         config["data"]["channels"] = _channels_of(config)
+        data = _datamodule(config)
+        data.setup("fit")  # bad data fails here, before a run directory exists
         run_dir, ckpt_path = new_run_dir(config["run"]["root"], config["method"]["name"]), None
         _save_config(run_dir / "config.yaml", config)
     _lightning_logs_to_current_stderr()
@@ -299,7 +302,7 @@ def train(
     if config["trainer"]["threads"]:
         torch.set_num_threads(config["trainer"]["threads"])
     try:
-        return _fit(config, run_dir, ckpt_path, callbacks)
+        return _fit(config, run_dir, ckpt_path, callbacks, data)
     finally:
         torch.set_num_threads(threads)
 
@@ -324,11 +327,14 @@ def _lightning_logs_to_current_stderr() -> None:
                 handler.stream = sys.stderr
 
 
-def _fit(config: dict, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence) -> TrainResult:
+def _fit(
+    config: dict, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence, data=None
+) -> TrainResult:
     from noise2x.train.module import DenoiserModule
 
-    data = _datamodule(config)
-    data.setup("fit")
+    if data is None:
+        data = _datamodule(config)
+        data.setup("fit")
     module = DenoiserModule(config, run_dir=str(run_dir))
     world = int(config["trainer"]["num_nodes"]) * _device_count(config["trainer"]["devices"])
     trainer = build_trainer(config, run_dir, data.steps_per_epoch(world), callbacks)
