@@ -29,6 +29,7 @@ are returned as stored.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import warnings
 from collections.abc import Callable, Sequence
@@ -42,9 +43,13 @@ from PIL import Image
 
 from noise2x.data.atomic import EXISTS, publish
 
+# tifffile logs its own diagnostics of damaged files; noise2x raises one ImageError instead.
+logging.getLogger("tifffile").setLevel(logging.CRITICAL)
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "OUTPUT_DTYPES",
+    "check_pixel_budget",
     "ImageError",
     "ImageMeta",
     "list_images",
@@ -169,6 +174,36 @@ def _read_pil(path: Path, fmt: str) -> tuple[np.ndarray, dict]:
     return pixels[np.newaxis], {}
 
 
+def check_pixel_budget(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse pixel data larger than the memory available, before allocating it.
+
+    Parameters
+    ----------
+    path : Path
+        The file, for the message.
+    shape : tuple of int
+        The pixel array the header announces.
+    dtype : np.dtype
+        Its type.
+
+    Raises
+    ------
+    ImageError
+        If ``prod(shape) * itemsize`` exceeds the available memory (a damaged or absurd
+        header: one line, instead of an allocation failure).
+    """
+    from noise2x.ops.tiling import available_memory_bytes
+
+    need = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    free = available_memory_bytes(None)
+    if need > free:
+        raise ImageError(
+            f"{path}: the header says {' x '.join(map(str, shape))} {np.dtype(dtype).name} "
+            f"pixels ({need / 2**30:.1f} GiB), more than the {free / 2**30:.1f} GiB of memory "
+            "available; is the file damaged?"
+        )
+
+
 def _read_tiff(path: Path, fmt: str) -> tuple[np.ndarray, dict]:
     with tifffile.TiffFile(path) as tif:
         if len(tif.series) != 1:
@@ -178,6 +213,7 @@ def _read_tiff(path: Path, fmt: str) -> tuple[np.ndarray, dict]:
             )
         series = tif.series[0]
         photometric = tif.pages[0].photometric.name.lower()
+        check_pixel_budget(path, tuple(series.shape), series.dtype)
         pixels, axes = series.asarray(), series.axes
     if photometric not in ("minisblack", "rgb"):
         raise ImageError(

@@ -52,6 +52,7 @@ from noise2x.data.io import (
     _choose_dtype,
     _format_of,
     _to_dtype,
+    check_pixel_budget,
     read_image,
     write_image,
 )
@@ -135,6 +136,8 @@ def _tiff_frames(path: Path, tif: tifffile.TiffFile) -> _Frames:
             "(YX, YXS) or a stack of images (one more axis, e.g. (N, H, W) or (N, H, W, C))"
         )
     axis = others[0] if others else None
+    frame = [n for a, n in zip(axes, shape, strict=True) if a != axis]
+    check_pixel_budget(path, tuple(frame), series.dtype)
     read, dtype = _tiff_frame_reader(path, series, axis)
     frame_axes = axes.replace(axis, "") if axis else axes
     size = dict(zip(axes, shape, strict=True))
