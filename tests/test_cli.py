@@ -722,3 +722,22 @@ def test_bm3d_on_a_constant_or_tiny_image_is_one_clear_line_each(tmp_path):
     assert "tiny.png: bm3d: needs at least 8x8 pixels" in result.output
     assert "nan" not in result.output.lower() and "Warning" not in result.output
     assert (tmp_path / "out" / "good.png").is_file()
+
+
+def test_the_console_script_prints_a_warning_as_one_noise2x_line(tmp_path, capsys):
+    """Issue 14: RGBA input printed a raw Python warning with the source path and code line."""
+    from PIL import Image
+
+    from noise2x.cli import main
+
+    rgba = (np.random.default_rng(0).random((32, 32, 4)) * 255).astype(np.uint8)
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["denoise", str(tmp_path / "rgba.png"), "-o", str(tmp_path / "out"), "--device", "cpu"]
+        )
+    assert exit_info.value.code in (0, None)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "alpha" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "rgba.png" in lines[0]
+    assert "UserWarning" not in err and ".py:" not in err
