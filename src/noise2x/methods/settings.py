@@ -114,10 +114,11 @@ def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict
 
 
 def describe_settings(method: str) -> list[tuple[str, Any, str]]:
-    """Return (field, default, first line of its doc) for each setting of `method`.
+    """Return (field, default, its documentation) for each setting of `method`.
 
-    The doc line comes from the ``Attributes`` section of the ``Config`` docstring (numpydoc),
-    where the units are stated; an undocumented field gets an empty string.
+    The text is the field's description in the ``Attributes`` section of the ``Config``
+    docstring (numpydoc), where the units are stated, joined into one line; an undocumented
+    field gets an empty string.
 
     Raises
     ------
@@ -129,9 +130,15 @@ def describe_settings(method: str) -> list[tuple[str, Any, str]]:
     lines = (config.__doc__ or "").splitlines()
     for i, line in enumerate(lines):
         match = re.match(r"^\s{4}([a-z_][a-z0-9_, ]*) : .*$", line)
-        if match and i + 1 < len(lines):
-            for name in match.group(1).split(", "):
-                docs[name] = lines[i + 1].strip()
+        if not match:
+            continue
+        text = []
+        for follow in lines[i + 1 :]:  # the description: the lines indented under the field
+            if not follow.startswith(" " * 8) or not follow.strip():
+                break
+            text.append(follow.strip())
+        for name in match.group(1).split(", "):
+            docs[name] = " ".join(text)
     rows = []
     for field in dataclasses.fields(config):
         default = field.default

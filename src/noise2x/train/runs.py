@@ -292,6 +292,13 @@ def train(
             )
     else:
         config = compose_config(overrides)
+        from noise2x.methods import METHODS
+
+        if METHODS.get(config["method"]["name"]).single_image:
+            raise ConfigError(
+                f"method {config['method']['name']!r} denoises single images: use "
+                f"`noise2x denoise IMG -o OUT method={config['method']['name']}`"
+            )
         config["data"]["channels"] = _channels_of(config)
         data = _datamodule(config)
         data.setup("fit")  # bad data fails here, before a run directory exists
