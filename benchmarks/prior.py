@@ -194,7 +194,13 @@ def render(report: dict) -> str:
         f"Shipped prior vs BM3D, {report['date']}, {report['machine']['cpu']}, "
         f"{report['workers']} worker(s) x 1 thread; PSNR (dB) / SSIM, mean over n images; "
         "seconds per image. BM3D is given the true sigma for Gaussian noise (estimated "
-        "otherwise); the prior is given nothing.",
+        "otherwise); the prior is given nothing."
+        + (
+            f" Images: the first {report['limit']} of each set (in name order)."
+            if report.get("limit")
+            else ""
+        )
+        + f" Adaptation on the first {report.get('adapt_limit', 12)} of each set and noise.",
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
         "| adapted: n | prior | prior + adapt | s adapt |",
@@ -351,7 +357,9 @@ def main() -> None:
     from noise2x.report.machine import machine
     from noise2x.weights import PRIORS, WEIGHTS_DIR, read_metadata
 
-    report = json.loads(partial.read_text()) if partial.exists() else None
+    # resume: the rows of an interrupted run, or of a finished smaller run (--limit)
+    previous = partial if partial.exists() else args.out if args.out.exists() else None
+    report = json.loads(previous.read_text()) if previous else None
     if report is None:
         report = {
             "benchmark": "prior",
@@ -378,10 +386,13 @@ def main() -> None:
                 flush=True,
             )
     report["seconds"] = report.get("seconds", 0.0) + time.perf_counter() - start
+    report["limit"], report["adapt_limit"] = args.limit, args.adapt_limit
     report["markdown"] = render(report)  # noise2x report renders this (generic kind)
-    complete = len(report["rows"]) == len(plan(args.limit, args.adapt_limit))
+    complete = len(report["rows"]) >= len(plan(args.limit, args.adapt_limit))
     target = args.out if complete else partial
     target.write_text(json.dumps(report, indent=1))
+    if complete:
+        partial.unlink(missing_ok=True)
     args.out.with_suffix(".md").write_text(report["markdown"])
     figure(report, args.runs, args.out.with_suffix(".png"))
     print(render(report), flush=True)

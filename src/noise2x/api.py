@@ -43,7 +43,7 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-def build_method(method: str = "zsn2n", **params):
+def build_method(method: str = "prior", **params):
     """Return the method object registered as `method`, configured with `params`.
 
     Raises

@@ -102,7 +102,7 @@ def test_cli_denoise_with_bm3d_and_options_that_do_not_apply(tmp_path):
     assert done.exit_code == 0, done.output
     assert read_image(tmp_path / "out" / "a.tif")[0].shape == image.shape
     assert steps.exit_code == 2 and "--steps does not apply to --method bm3d" in steps.output
-    assert sigma.exit_code == 2 and "--sigma does not apply to --method zsn2n" in sigma.output
+    assert sigma.exit_code == 2 and "--sigma does not apply to --method prior" in sigma.output
 
 
 def test_bm3d_on_a_grey_picture_saved_as_rgb_is_finite_and_equals_the_grey_result():

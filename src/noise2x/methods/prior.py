@@ -259,7 +259,7 @@ class Prior(SingleImageMethod):
 
     name: ClassVar[str] = "prior"
     single_image: ClassVar[bool] = True
-    trainable: ClassVar[bool] = False  # trained once by benchmarks/train_prior.py, shipped
+    trainable: ClassVar[bool] = True  # a net and a loss (the adaptation); shipped pretrained
     Config: ClassVar[type] = PriorConfig
 
     def __init__(self, config=None, **overrides) -> None:

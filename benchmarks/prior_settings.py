@@ -1,0 +1,188 @@
+"""Choose the prior's inference settings on validation data only (never on a test set).
+
+1. **Self-ensemble size** (``method.ensemble`` 1, 2, 4, 8): PSNR of the prior's output for
+   each held-out noisy pair's first view against its *second noisy view* (the noisy-target
+   PSNR of training's validation: it ranks denoisers as a clean PSNR would, in expectation),
+   over the held-out pairs that ``benchmarks/train_prior.py`` never trained on (its last 4
+   Train400 / CBSD432 images, all kinds of noise), and seconds per 481x321 image (one torch
+   thread), beside BM3D's seconds on the same image size.
+2. **Adaptation steps** (``method.steps`` 0, 50, 100, 200 with ``method.adapt=true``): PSNR
+   against avg50 on the first raw capture of FMD fields 15 and 16, the validation fields of
+   ``benchmarks/real_fmd.py`` (its test fields 17-20 are not used here).
+
+Usage::
+
+    python benchmarks/prior_settings.py --work runs/prior     # the pairs of train_prior.py
+
+Writes ``benchmarks/results/prior_settings.json`` and ``prior_settings.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
+FMD = DATA / "real" / "FMD_Confocal_BPAE_B"
+RESULTS = HERE / "results"
+VAL_IMAGES = 4  # as train_prior.py's --val-images
+
+
+def held_out_pairs(work: Path, model: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the validation pairs of train_prior.py: the last VAL_IMAGES images, every kind."""
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    import train_prior
+
+    from noise2x.data.io import read_image
+    from noise2x.data.pairs import match_folders
+
+    kinds = train_prior.MODELS[model]["kinds"]
+    root = work / "pairs" / model
+    pairs = match_folders(root / "a", root / "b")[-VAL_IMAGES * len(kinds) :]
+    return [(read_image(a)[0], read_image(b)[0]) for a, b in pairs]
+
+
+def ensemble_rows(work: Path) -> list[dict]:
+    """Noisy-target PSNR and seconds for each ensemble size, grey and colour."""
+    import noise2x
+    from noise2x.metrics import psnr_np
+
+    rows = []
+    for model in ("grey", "colour"):
+        pairs = held_out_pairs(work, model)
+        for n in (1, 2, 4, 8):
+            scores = []
+            for a, b in pairs:
+                out = noise2x.denoise(a, normalize="none", device="cpu", ensemble=n, clip=False)
+                scores.append(psnr_np(out, b, 1.0))
+            channels = 1 if model == "grey" else 3
+            image = np.random.default_rng(0).random((channels, 321, 481)).astype(np.float32)
+            noise2x.denoise(image, device="cpu", ensemble=1)  # load the weights first
+            start = time.perf_counter()
+            noise2x.denoise(image, device="cpu", ensemble=n)
+            seconds = time.perf_counter() - start
+            rows.append(
+                {
+                    "model": model,
+                    "ensemble": n,
+                    "pairs": len(pairs),
+                    "val_psnr_db": round(float(np.mean(scores)), 3),
+                    "seconds_481x321": round(seconds, 2),
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def bm3d_seconds() -> dict:
+    """BM3D's seconds on a 481x321 grey and colour image (sigma 25), for the time budget."""
+    from noise2x.methods.bm3d import bm3d_denoise
+
+    out = {}
+    for channels, label in ((1, "grey"), (3, "colour")):
+        image = np.random.default_rng(0).random((channels, 321, 481)).astype(np.float32)
+        start = time.perf_counter()
+        bm3d_denoise(image, 25 / 255)
+        out[label] = round(time.perf_counter() - start, 2)
+    print({"bm3d_seconds_481x321": out}, flush=True)
+    return out
+
+
+def adapt_rows() -> list[dict]:
+    """PSNR against avg50 on FMD validation fields 15-16 for several adaptation lengths."""
+    import noise2x
+    from noise2x.data.io import read_image
+    from noise2x.methods import Prior
+    from noise2x.metrics import psnr_np
+
+    rows = []
+    for field in ("15", "16"):
+        clean = read_image(FMD / "gt" / field / "avg50.png")[0]
+        noisy = read_image(FMD / "raw" / field / "HV110_P0500510000.png")[0]
+        for steps in (0, 50, 100, 200):
+            method = Prior(adapt=steps > 0, steps=max(steps, 1))
+            start = time.perf_counter()
+            out = noise2x.denoise(noisy, method=method, device="cpu")
+            rows.append(
+                {
+                    "field": field,
+                    "steps": steps,
+                    "psnr_db": round(psnr_np(np.clip(out, 0, 1), clean, 1.0), 3),
+                    "seconds": round(time.perf_counter() - start, 1),
+                    "kept_prior": None if steps == 0 else method.adaptation["kept_prior"],
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def render(report: dict) -> str:
+    """Render the Markdown tables of the two choices."""
+    lines = [
+        f"Prior settings on validation data, {report['date']}, {report['machine']['cpu']}, "
+        "one torch thread. Noisy-target PSNR (dB) on the held-out pairs of "
+        "benchmarks/train_prior.py; seconds per 481x321 image (BM3D: "
+        f"{report['bm3d_seconds']['grey']:.1f} s grey, {report['bm3d_seconds']['colour']:.1f} s "
+        "colour).",
+        "",
+        "| model | ensemble | pairs | val PSNR (noisy targets) | seconds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in report["ensemble"]:
+        lines.append(
+            f"| {r['model']} | {r['ensemble']} | {r['pairs']} | {r['val_psnr_db']:.3f} | "
+            f"{r['seconds_481x321']:.2f} |"
+        )
+    if report.get("adapt"):
+        lines += [
+            "",
+            "Adaptation steps on FMD validation fields 15-16 (PSNR against avg50, mean):",
+            "",
+            "| steps | PSNR | seconds |",
+            "| --- | --- | --- |",
+        ]
+        for steps in sorted({r["steps"] for r in report["adapt"]}):
+            sel = [r for r in report["adapt"] if r["steps"] == steps]
+            lines.append(
+                f"| {steps} | {np.mean([r['psnr_db'] for r in sel]):.2f} | "
+                f"{np.mean([r['seconds'] for r in sel]):.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("runs/prior"))
+    parser.add_argument("--no-adapt", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "prior_settings.json")
+    args = parser.parse_args()
+    import torch
+
+    from noise2x.report.machine import machine
+
+    torch.set_num_threads(1)
+    report = {
+        "benchmark": "prior_settings",
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "bm3d_seconds": bm3d_seconds(),
+        "ensemble": ensemble_rows(args.work),
+        "adapt": [] if args.no_adapt else adapt_rows(),
+    }
+    report["markdown"] = render(report)
+    args.out.write_text(json.dumps(report, indent=1))
+    args.out.with_suffix(".md").write_text(report["markdown"])
+    print(report["markdown"])
+
+
+if __name__ == "__main__":
+    main()
