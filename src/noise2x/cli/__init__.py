@@ -22,12 +22,24 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line (the ``noise2x`` console script and ``python -m noise2x``).
 
     Warnings are printed as one line each, ``warning: <message>``, without Python's source
-    location (``python -W error`` and the other warning filters still apply).
+    location (``python -W error`` and the other warning filters still apply). SIGTERM is
+    handled as Ctrl-C: the file being written is removed, finished outputs stay.
     """
+    import signal
     import warnings
 
     warnings.showwarning = _show_warning
+    signal.signal(signal.SIGTERM, _terminate)  # schedulers' time limit: clean up as Ctrl-C does
     app(args=argv, prog_name="noise2x")
+
+
+def _terminate(signum, frame) -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so that temporary files are removed on the way out.
+
+    Every writer writes to a temporary name and removes it in a ``finally`` block; the default
+    SIGTERM action would kill the process before that block runs.
+    """
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -68,6 +68,14 @@ def denoise(
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing",
+            help="Skip inputs whose output exists (outputs are written atomically, so an "
+            "existing one is complete): rerun a killed batch to do only what is missing.",
+        ),
+    ] = False,
     reference: Annotated[
         Path | None,
         typer.Option(help="Clean image, or folder matched by file stem, for PSNR/SSIM."),
@@ -102,7 +110,7 @@ def denoise(
     output, measured as ``noise2x evaluate`` does.
     """
     from noise2x import api
-    from noise2x.data.io import write_image
+    from noise2x.data.io import check_output, write_image
     from noise2x.data.stream import StackReader
     from noise2x.methods.settings import OVERRIDE, parse_overrides
 
@@ -151,10 +159,24 @@ def denoise(
     _check_device(device)
     _check_output_dtype(output_dtype)
     _check_output_folder(output)
+    _check_writable(output)
+    if overwrite and skip_existing:
+        _usage_error("--overwrite and --skip-existing exclude each other")
     if reference is not None and not reference.exists():
         _usage_error(f"--reference {reference}: no such file or folder")
     failures: Failures = []
     files = _expand(inputs, failures)
+    replaced = [p for p in files if _target(output, p, output_dtype).resolve() == p.resolve()]
+    if replaced:
+        _usage_error(
+            f"the output of {replaced[0]} would replace the input itself ({len(replaced)} "
+            "input(s) in the output folder); choose another --output"
+        )
+    if skip_existing:
+        done = [p for p in files if _target(output, p, output_dtype).exists()]
+        files = [p for p in files if p not in done]
+        if done:
+            _print_plain(f"skipped {len(done)} input(s) whose output exists in {output}")
     settings = {"method": method, "device": device, **params}
     rows: list[dict] = []
     written: dict[Path, Path] = {}
@@ -165,6 +187,9 @@ def denoise(
                 _claim(target, path, overwrite, written)
                 with StackReader(path) as reader:
                     shape = (reader.n_frames, *reader.frame_shape)
+                    check_output(
+                        target, shape if shape[0] > 1 else shape[1:], output_dtype, reader.meta
+                    )
                     ref_path = _reference_for(
                         reference, path, shape[1:] if shape[0] == 1 else shape
                     )
@@ -223,6 +248,17 @@ def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress,
         for index, frame in enumerate(reader):
             writer.write(api.denoise(frame, **call))
             progress.update(task, completed=index + 1)
+
+
+def _check_writable(output: Path) -> None:
+    """Exit 2 unless the output folder (or the folder that will hold it) can be written to."""
+    import os
+
+    existing = output
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        _usage_error(f"--output {output}: {existing} is not writable")
 
 
 def _check_tiling(tile: int | None, overlap: int | None, multiple: int) -> None:

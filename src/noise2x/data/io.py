@@ -49,6 +49,7 @@ logging.getLogger("tifffile").setLevel(logging.CRITICAL)
 __all__ = [
     "IMAGE_SUFFIXES",
     "OUTPUT_DTYPES",
+    "check_output",
     "check_pixel_budget",
     "ImageError",
     "ImageMeta",
@@ -375,6 +376,46 @@ def _choose_dtype(path: Path, fmt: str, dtype: str | None, like: ImageMeta | Non
     return chosen
 
 
+def check_output(
+    path: str | Path,
+    shape: tuple[int, ...],
+    dtype: str | None = None,
+    like: ImageMeta | None = None,
+) -> str:
+    """Check, before any work, that an image of `shape` can be written to `path`.
+
+    The checks of `write_image` that do not need the pixels: the file type, the output dtype
+    the format can hold, a stack in a single-image format, MRC's one channel, 16-bit PNG's
+    grey. ``noise2x denoise`` calls it before denoising a file, so that a bad combination
+    (``--output-dtype uint16`` with a JPEG) fails in a second, not after the work.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output file.
+    shape : tuple of int
+        (C, H, W) or (N, C, H, W) of the image to write.
+    dtype, like
+        As for `write_image`.
+
+    Returns
+    -------
+    str
+        The dtype the file will be written in.
+
+    Raises
+    ------
+    ImageError
+        For an unsupported file type, a dtype the format cannot hold, or a shape it cannot
+        store (the message names the file).
+    """
+    path = Path(path)
+    fmt = _format_of(path)
+    chosen = _choose_dtype(path, fmt, dtype, like)
+    _check_shape(path, fmt, tuple(shape), chosen)
+    return chosen
+
+
 def _check_array(path: Path, fmt: str, array: np.ndarray, dtype: str) -> None:
     shape = array.shape
     if array.ndim not in (3, 4) or not np.issubdtype(array.dtype, np.floating):
@@ -382,10 +423,19 @@ def _check_array(path: Path, fmt: str, array: np.ndarray, dtype: str) -> None:
             f"{path}: write_image needs a float array (C, H, W) or (N, C, H, W); "
             f"got {array.dtype} {shape}"
         )
+    _check_shape(path, fmt, shape, dtype)
+    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+    if bad:
+        raise ImageError(f"{path}: array to write contains {bad} NaN/Inf pixels")
+
+
+def _check_shape(path: Path, fmt: str, shape: tuple[int, ...], dtype: str) -> None:
+    if len(shape) not in (3, 4):
+        raise ImageError(f"{path}: expected (C, H, W) or (N, C, H, W); got shape {shape}")
     c, h, w = shape[-3:]
-    if c not in (1, 3) or h < 2 or w < 2 or (array.ndim == 4 and shape[0] == 0):
+    if c not in (1, 3) or h < 2 or w < 2 or (len(shape) == 4 and shape[0] == 0):
         raise ImageError(f"{path}: expected C in (1, 3) and H, W >= 2; got shape {shape}")
-    if fmt in ("png", "jpeg") and array.ndim == 4:
+    if fmt in ("png", "jpeg") and len(shape) == 4:
         raise ImageError(
             f"{path}: {fmt.upper()} holds one image, got a stack {shape}; write .tif or .mrcs"
         )
@@ -393,9 +443,6 @@ def _check_array(path: Path, fmt: str, array: np.ndarray, dtype: str) -> None:
         raise ImageError(f"{path}: MRC holds single-channel images; got C = {c} in {shape}")
     if fmt == "png" and dtype == "uint16" and c != 1:
         raise ImageError(f"{path}: 16-bit PNG must be grey; got C = {c}; write .tif instead")
-    bad = array.size - int(np.count_nonzero(np.isfinite(array)))
-    if bad:
-        raise ImageError(f"{path}: array to write contains {bad} NaN/Inf pixels")
 
 
 def _to_dtype(array: np.ndarray, dtype: str) -> np.ndarray:
