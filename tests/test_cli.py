@@ -741,3 +741,22 @@ def test_the_console_script_prints_a_warning_as_one_noise2x_line(tmp_path, capsy
     lines = [line for line in err.splitlines() if "alpha" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "rgba.png" in lines[0]
     assert "UserWarning" not in err and ".py:" not in err
+
+
+def test_train_and_denoise_print_no_third_party_noise(tmp_path, capfd):
+    """Issue 15: no "Tip", litlogger advertisement or library warning reaches the terminal."""
+    root = data_path("Set12")
+    result = run(
+        "train", "logger=none", f"data.root={root}", "data.val_count=1", "data.patch_size=32",
+        "data.batch_size=2", "data.num_workers=0", "net.width=8", "trainer.max_steps=2",
+        "trainer.threads=1", "trainer.progress_bar=false", f"run.root={tmp_path / 'runs'}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _png(tmp_path / "in" / "a.png", 1)
+    denoised = run("denoise", tmp_path / "in", "-o", tmp_path / "out", "--device", "cpu")
+    assert denoised.exit_code == 0, denoised.output
+    captured = capfd.readouterr()
+    text = result.output + denoised.output + captured.out + captured.err
+    for noise in ("Tip", "litlogger", "DeprecationWarning", "UserWarning", "GPU available"):
+        assert noise not in text, noise
+    assert "2 steps in" in result.output

@@ -38,6 +38,9 @@ def train(
     resume: Annotated[
         Path | None, typer.Option(help="Run directory to continue from its last.ckpt.")
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also show Lightning's own messages and warnings.")
+    ] = False,
 ) -> None:
     """Train a dataset method; KEY=VALUE overrides change the packaged Hydra config.
 
@@ -56,7 +59,7 @@ def train(
         if item.startswith("-"):
             _usage_error(f"unknown option {item!r}; config changes are KEY=VALUE items")
     try:
-        result = run_training(overrides, resume=resume)
+        result = run_training(overrides, resume=resume, verbose=verbose)
     except AlreadyTrained as err:
         _print_plain(str(err))
         return

@@ -118,14 +118,15 @@ class DenoiserModule(pl.LightningModule):
         """Decide once whether LPIPS can be reported; say in one line why not otherwise."""
         if hasattr(self, "lpips_net"):
             return
-        from lightning.pytorch.utilities import rank_zero_info
+        import warnings
 
         from noise2x.metrics.lpips import lpips_status
 
         reason = lpips_status("alex")
         self.lpips_net = "alex" if reason is None else None
         if reason is not None:
-            rank_zero_info(reason)
+            if self.global_rank == 0:
+                warnings.warn(reason, stacklevel=2)  # one "warning: ..." line in the CLI
 
     def _layout(self, x: Tensor) -> Tensor:
         if getattr(self, "channels_last", False):

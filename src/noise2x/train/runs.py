@@ -15,6 +15,7 @@ checkpoint intact and loses at most the steps since it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -249,6 +250,7 @@ def train(
     overrides: Sequence[str] = (),
     resume: str | Path | None = None,
     callbacks: Sequence[object] = (),
+    verbose: bool = False,
 ) -> TrainResult:
     """Train a dataset method from the packaged config, or resume a run.
 
@@ -262,6 +264,8 @@ def train(
         A run directory to continue from its ``checkpoints/last.ckpt``.
     callbacks : sequence of lightning.pytorch.Callback
         Extra callbacks (e.g. to record or stop the run).
+    verbose : bool
+        Show Lightning's own messages and warnings (hidden by default: `quiet_lightning`).
 
     Returns
     -------
@@ -309,9 +313,50 @@ def train(
     if config["trainer"]["threads"]:
         torch.set_num_threads(config["trainer"]["threads"])
     try:
-        return _fit(config, run_dir, ckpt_path, callbacks, data)
+        with quiet_lightning(verbose):
+            return _fit(config, run_dir, ckpt_path, callbacks, data)
     finally:
         torch.set_num_threads(threads)
+
+
+#: Lightning's warnings that say nothing a noise2x user can act on (filtered unless verbose).
+LIGHTNING_NOISE = (
+    r".*isinstance\(treespec, LeafSpec\).*",
+    r".*`weights_only` was not set.*",
+    r".*resuming from a checkpoint that ended before the epoch ended.*",
+    r".*does not have many workers which may be a bottleneck.*",
+    r".*The number of training batches .* is smaller than the logging interval.*",
+    r".*could not find the monitored key in the returned metrics.*",
+)
+
+
+@contextlib.contextmanager
+def quiet_lightning(verbose: bool = False):
+    """Hide Lightning's info messages and the warnings of `LIGHTNING_NOISE` within the block.
+
+    Those are its tips and advertisements, device summaries and deprecation notices from its
+    own internals; with `verbose` nothing is hidden. Lightning's real warnings (and noise2x's
+    own messages) still show.
+    """
+    import logging
+    import warnings
+
+    if verbose:
+        yield
+        return
+    names = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        for pattern in LIGHTNING_NOISE:
+            warnings.filterwarnings("ignore", message=pattern)
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def _lightning_logs_to_current_stderr() -> None:
