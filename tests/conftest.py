@@ -66,3 +66,22 @@ def trained_checkpoint(tmp_path_factory) -> Path:
         ]
     )
     return result.last_checkpoint
+
+
+def absurd_tiff(path: Path) -> Path:
+    """A valid 16x16 TIFF whose header then claims 200000 x 200000 pixels."""
+    import struct
+
+    import tifffile
+
+    tifffile.imwrite(path, np.zeros((16, 16), np.uint8))
+    data = bytearray(path.read_bytes())
+    offset = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[offset : offset + 2])[0]):
+        entry = offset + 2 + 12 * i
+        tag, kind = struct.unpack("<HH", data[entry : entry + 4])
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            value = struct.pack("<H", 60000) if kind == 3 else struct.pack("<I", 200000)
+            data[entry + 8 : entry + 8 + len(value)] = value
+    path.write_bytes(bytes(data))
+    return path

@@ -4,6 +4,7 @@ import mrcfile
 import numpy as np
 import pytest
 import tifffile
+from conftest import absurd_tiff
 from PIL import Image
 
 from noise2x.data.io import ImageError, read_image, write_image
@@ -338,28 +339,11 @@ def test_streaming_a_stack_keeps_memory_far_below_its_size(tmp_path, suffix):
     np.testing.assert_array_equal(read_image(tmp_path / f"out{suffix}")[0], read_image(src)[0])
 
 
-def _absurd_tiff(path):
-    """A valid 16x16 TIFF whose header then claims 200000 x 200000 pixels."""
-    import struct
-
-    tifffile.imwrite(path, np.zeros((16, 16), np.uint8))
-    data = bytearray(path.read_bytes())
-    offset = struct.unpack("<I", data[4:8])[0]
-    for i in range(struct.unpack("<H", data[offset : offset + 2])[0]):
-        entry = offset + 2 + 12 * i
-        tag, kind = struct.unpack("<HH", data[entry : entry + 4])
-        if tag in (256, 257):  # ImageWidth, ImageLength
-            value = struct.pack("<H", 60000) if kind == 3 else struct.pack("<I", 200000)
-            data[entry + 8 : entry + 8 + len(value)] = value
-    path.write_bytes(bytes(data))
-    return path
-
-
 def test_an_absurd_tiff_header_is_one_error_line_without_tifffile_logs(tmp_path, caplog):
     """Issue 14: tifffile's logger lines, then "Unable to allocate 37.3 GiB"."""
     from noise2x.data.io import read_image
 
-    path = _absurd_tiff(tmp_path / "absurd.tif")
+    path = absurd_tiff(tmp_path / "absurd.tif")
     for open_it in (read_image, lambda p: StackReader(p).read_frame(0)):
         with pytest.raises(ImageError, match="absurd.tif: the header says .* GiB.*damaged"):
             open_it(path)
