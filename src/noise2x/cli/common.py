@@ -117,11 +117,10 @@ def _check_output_folder(output: Path) -> None:
 
 
 def _target(output: Path, path: Path, output_dtype: str | None) -> Path:
-    """Output path of input `path`: same name; ``.tif`` when float32 is asked of PNG/JPEG."""
-    target = output / path.name
-    if output_dtype == "float32" and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
-        target = target.with_suffix(".tif")
-    return target
+    """Output path of input `path` (``noise2x.batch.output_path``)."""
+    from noise2x.batch import output_path
+
+    return output_path(output, path, output_dtype)
 
 
 def _claim(target: Path, path: Path, overwrite: bool, written: dict[Path, Path]) -> None:

@@ -14,12 +14,11 @@ from noise2x.cli.common import (
     _check_device,
     _check_output_dtype,
     _check_output_folder,
-    _claim,
     _expand,
-    _fail,
     _message,
     _number,
     _plain_table,
+    _print_error,
     _print_failures,
     _print_plain,
     _progress,
@@ -68,6 +67,21 @@ def denoise(
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace existing outputs.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes on a local Dask cluster, one file per task, threads split "
+            "so that workers x threads <= cores (1: in this process).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Address (tcp://host:8786) or scheduler file of a running Dask cluster "
+            "(SLURM/PBS/SGE: see the README); one file per task.",
+        ),
+    ] = None,
     skip_existing: Annotated[
         bool,
         typer.Option(
@@ -110,8 +124,7 @@ def denoise(
     output, measured as ``noise2x evaluate`` does.
     """
     from noise2x import api
-    from noise2x.data.io import check_output, write_image
-    from noise2x.data.stream import StackReader
+    from noise2x.batch import denoise_files
     from noise2x.methods.settings import OVERRIDE, parse_overrides
 
     words = [str(p) for p in inputs if OVERRIDE.match(str(p)) and not p.exists()]
@@ -178,76 +191,31 @@ def denoise(
         if done:
             _print_plain(f"skipped {len(done)} input(s) whose output exists in {output}")
     settings = {"method": method, "device": device, **params}
-    rows: list[dict] = []
-    written: dict[Path, Path] = {}
     with _progress() as progress:
-        for path in files:
-            target = _target(output, path, output_dtype)
-            try:
-                _claim(target, path, overwrite, written)
-                with StackReader(path) as reader:
-                    shape = (reader.n_frames, *reader.frame_shape)
-                    check_output(
-                        target, shape if shape[0] > 1 else shape[1:], output_dtype, reader.meta
-                    )
-                    ref_path = _reference_for(
-                        reference, path, shape[1:] if shape[0] == 1 else shape
-                    )
-                    task = progress.add_task(path.name, total=None)
-                    if reader.n_frames == 1:
-                        denoised = api.denoise(
-                            reader.read_frame(0),
-                            progress=lambda done, total, t=task: progress.update(
-                                t, completed=done, total=total
-                            ),
-                            **settings,
-                        )
-                        write_image(
-                            target,
-                            denoised,
-                            like=reader.meta,
-                            overwrite=overwrite,
-                            dtype=output_dtype,
-                        )
-                    else:
-                        _denoise_stream(
-                            reader, target, overwrite, output_dtype, settings, progress, task
-                        )
-                written[target] = path
-                rows.append(_summary_row(path, target, ref_path))
-            except FILE_ERRORS as err:
-                _fail(failures, str(path), err)
+
+        def bar(path: str):
+            task = progress.add_task(Path(path).name, total=None)
+            return lambda done, total: progress.update(task, completed=done, total=total)
+
+        def finished(path: str, status: str, value) -> None:
+            if status == "error":
+                _print_error(value)
+            elif workers > 1 or scheduler is not None:
+                _print_plain(f"{path} -> {value['output']}")
+
+        try:
+            rows, failed = denoise_files(
+                files, output, settings, overwrite=overwrite, output_dtype=output_dtype,
+                reference=reference, workers=workers, scheduler=scheduler, on_done=finished,
+                progress=bar if workers <= 1 and scheduler is None else None,
+            )  # fmt: skip
+        except ImportError as err:
+            _usage_error(_message(err))
+    failures += failed
     _print_summary(rows, output)
     _print_failures(failures)
     if failures or not files:
         raise typer.Exit(1)
-
-
-def _denoise_stream(reader, target, overwrite, output_dtype, settings, progress, task) -> None:
-    """Denoise a stack frame by frame, writing each result as it comes (atomic at the end)."""
-    from noise2x import api
-    from noise2x.data.stream import StackWriter
-
-    progress.update(task, total=reader.n_frames)
-    if "checkpoint" in settings:
-        call = settings
-    else:  # one method object for the whole stack: the prior adapts once, on the first frame
-        params = {k: v for k, v in settings.items() if k not in ("method", "device")}
-        call = {
-            "method": api.build_method(settings["method"], **params),
-            "device": settings["device"],
-        }
-    with StackWriter(
-        target,
-        reader.meta,
-        reader.n_frames,
-        reader.frame_shape,
-        overwrite=overwrite,
-        dtype=output_dtype,
-    ) as writer:
-        for index, frame in enumerate(reader):
-            writer.write(api.denoise(frame, **call))
-            progress.update(task, completed=index + 1)
 
 
 def _check_writable(output: Path) -> None:
@@ -276,23 +244,6 @@ def _check_tiling(tile: int | None, overlap: int | None, multiple: int) -> None:
             f"({multiple} pixels): --tile {tile} is used as {used}, so give --overlap "
             f"<= {used - multiple} or a larger --tile"
         )
-
-
-def _reference_for(reference: Path | None, path: Path, shape: tuple) -> Path | None:
-    """Return the clean file matched to `path` (None without --reference), of `shape`."""
-    from noise2x.data.io import read_image
-    from noise2x.metrics.evaluate import match_pairs
-
-    if reference is None:
-        return None
-    ref_path = match_pairs(reference, [path])[0][0]
-    clean, _ = read_image(ref_path)
-    if clean.shape != shape:
-        raise ValueError(
-            f"{path} has shape {shape} but its reference {ref_path} has shape {clean.shape}; "
-            "expected the same"
-        )
-    return ref_path
 
 
 def _method_params(
@@ -363,24 +314,6 @@ _METRIC_COLUMNS = {
     "ssim_noisy": ("SSIM noisy", 4),
     "ssim": ("SSIM", 4),
 }
-
-
-def _summary_row(path: Path, written: Path, ref_path: Path | None) -> dict:
-    row = {"image": str(path), "output": str(written)}
-    if ref_path is not None:
-        from noise2x.metrics.evaluate import evaluate_pairs
-
-        try:
-            before, after = evaluate_pairs([(ref_path, path), (ref_path, written)])
-        except FILE_ERRORS as err:
-            raise ValueError(f"{path}: wrote {written}, but scoring failed: {err}") from err
-        row.update(
-            psnr_noisy_db=before["psnr_db"],
-            psnr_db=after["psnr_db"],
-            ssim_noisy=before["ssim"],
-            ssim=after["ssim"],
-        )
-    return row
 
 
 def _print_summary(rows: list[dict], output: Path) -> None:
