@@ -66,10 +66,16 @@ def test_config_errors_name_the_key(override, message):
     assert message in str(info.value)
 
 
-def test_every_yaml_of_every_group_validates():
-    for group in ("method", "net", "loss", "noise", "data", "trainer", "logger"):
-        for option in group_options(group):
-            compose_config([f"{group}={option}"])
+GROUPS = ("method", "net", "loss", "noise", "data", "trainer", "logger")
+
+
+@pytest.mark.parametrize(
+    ("group", "option"), [(g, o) for g in GROUPS for o in group_options(g)], ids=str
+)
+def test_every_yaml_of_every_group_validates(group, option):
+    config = compose_config([f"{group}={option}"])
+    if group in ("method", "net", "loss", "noise", "data"):
+        assert config[group]["name"] == option
 
 
 @pytest.mark.parametrize(
