@@ -55,3 +55,33 @@ def test_build_noise_is_seeded_for_gaussian():
     a = model(clean, torch.Generator().manual_seed(1))
     b = model(clean, torch.Generator().manual_seed(1))
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", NETS.names())
+def test_every_net_is_seeded_and_every_parameter_gets_a_gradient(name):
+    from noise2x.nets import build_net
+
+    x = torch.rand(2, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    first, again = build_net(name, 1, seed=3), build_net(name, 1, seed=3)
+    for a, b in zip(first.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)  # same seed, same weights
+    out = first(x)
+    assert out.dtype == x.dtype and torch.isfinite(out).all()
+    out.square().mean().backward()
+    missing = [
+        n for n, p in first.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0
+    ]
+    assert missing == [], f"{name}: no gradient reaches {missing}"
+
+
+def test_every_pair_downsampler_shrinks_by_its_cell_and_is_seeded():
+    from noise2x.ops.downsamplers import DOWNSAMPLERS
+
+    x = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(2))
+    for name in DOWNSAMPLERS.names():
+        down = DOWNSAMPLERS.get(name)
+        first = down(x, torch.Generator().manual_seed(5))
+        again = down(x, torch.Generator().manual_seed(5))
+        size = 24 // down.cell
+        assert [t.shape for t in first] == [torch.Size([2, 3, size, size])] * 2, name
+        assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), name
