@@ -760,3 +760,31 @@ def test_train_and_denoise_print_no_third_party_noise(tmp_path, capfd):
     for noise in ("Tip", "litlogger", "DeprecationWarning", "UserWarning", "GPU available"):
         assert noise not in text, noise
     assert "2 steps in" in result.output
+
+
+@pytest.mark.parametrize(("option", "problem"), [("--sigma", "-5:5"), ("--lam", "0:30")])
+def test_add_noise_refuses_a_range_below_zero_up_front(tmp_path, option, problem):
+    _png(tmp_path / "clean" / "a.png", 1)
+    result = run("add-noise", tmp_path / "clean", "-o", tmp_path / "noisy", option, problem)
+    assert result.exit_code == 2 and option in result.output
+    assert not (tmp_path / "noisy").exists()
+
+
+def test_add_noise_draws_one_level_per_image_shared_by_both_views_of_a_pair(tmp_path):
+    for i in range(3):
+        _png(tmp_path / "clean" / f"{i}.png", i, shape=(1, 64, 64))
+    for view, seed in (("a", 1), ("b", 2)):
+        common = ["--sigma", "0:55", "--level-seed", 9, "--output-dtype", "float32"]
+        result = run(
+            "add-noise", tmp_path / "clean", "-o", tmp_path / view, "--seed", seed, *common
+        )
+        assert result.exit_code == 0, result.output
+    levels = []
+    for i in range(3):
+        clean = read_image(tmp_path / "clean" / f"{i}.png")[0]
+        a, b = (read_image(tmp_path / v / f"{i}.tif")[0] for v in "ab")
+        assert not np.array_equal(a, b)  # independent noise
+        levels.append(((a - clean).std() * 255, (b - clean).std() * 255))
+    for sa, sb in levels:
+        assert abs(sa - sb) < 4  # the same sigma for both views
+    assert max(s for s, _ in levels) - min(s for s, _ in levels) > 5  # differs between images

@@ -131,3 +131,11 @@ def test_a_batch_killed_with_sigkill_completes_with_skip_existing(tmp_path):
     assert f"skipped {len(finished)} input(s)" in result.output
     assert sorted(p.name for p in out.glob("*.png")) == [f"{i}.png" for i in range(6)]
     assert all((out / n).stat().st_mtime_ns == t for n, t in finished.items())  # not redone
+
+
+def test_skip_existing_on_a_finished_batch_does_nothing_and_succeeds(tmp_path):
+    inputs, out = _inputs(tmp_path / "in", n=2), tmp_path / "out"
+    assert run("denoise", inputs, "-o", out, "method.ensemble=1").exit_code == 0
+    again = run("denoise", inputs, "-o", out, "--skip-existing")
+    assert again.exit_code == 0, again.output  # a scheduler must not see a failure
+    assert "skipped 2 input(s)" in again.output

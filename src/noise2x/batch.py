@@ -27,6 +27,7 @@ in the caller's list, and a failed file never stops the others.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -257,32 +258,33 @@ def denoise_files(
         to install).
     """
     options = {"overwrite": overwrite, "output_dtype": output_dtype, "reference": reference}
-    results: dict[str, tuple[str, object]] = {}
+    paths = [str(p) for p in files]
+    results: dict[int, tuple[str, object]] = {}
     claimed: dict[Path, str] = {}
-    jobs = []
-    for path in map(str, files):
+    jobs: list[tuple[int, str]] = []
+    for index, path in enumerate(paths):
         target = output_path(Path(output), Path(path), output_dtype)
         if target in claimed:
-            results[path] = (
+            results[index] = (
                 "error",
                 f"{path}: same output name as {claimed[target]} ({target}); put inputs with one "
                 "name in separate calls or output folders",
             )
             if on_done is not None:
-                on_done(path, *results[path])
+                on_done(path, *results[index])
             continue
         claimed[target] = path
-        jobs.append(path)
+        jobs.append((index, path))
     if workers <= 1 and scheduler is None:
-        for path in jobs:
+        for index, path in jobs:
             callback = None if progress is None else progress(path)
-            results[path] = _task(path, str(output), settings, options, callback)
+            results[index] = _task(path, str(output), settings, options, callback)
             if on_done is not None:
-                on_done(path, *results[path])
+                on_done(path, *results[index])
     else:
         _run_on_cluster(jobs, str(output), settings, options, workers, scheduler, results, on_done)
-    rows = [results[str(p)][1] for p in files if results[str(p)][0] == "ok"]
-    failures = [(str(p), results[str(p)][1]) for p in files if results[str(p)][0] == "error"]
+    rows = [results[i][1] for i in range(len(paths)) if results[i][0] == "ok"]
+    failures = [(paths[i], results[i][1]) for i in range(len(paths)) if results[i][0] == "error"]
     return rows, failures
 
 
@@ -306,21 +308,22 @@ def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results
         client = Client(scheduler_file=scheduler)
     else:
         client = Client(scheduler)
+    run = uuid.uuid4().hex  # task keys unique to this call: a shared scheduler never mixes runs
     try:
         futures = {
             client.submit(
-                _task, path, output, settings, options, pure=False, key=f"noise2x-{i}"
-            ): path
-            for i, path in enumerate(jobs)
+                _task, path, output, settings, options, pure=False, key=f"noise2x-{run}-{i}"
+            ): (i, path)
+            for i, path in jobs
         }
         for future in as_completed(futures):
-            path = futures[future]
+            index, path = futures[future]
             try:
-                results[path] = future.result()
+                results[index] = future.result()
             except Exception as err:  # a worker died or the task could not run: one line
-                results[path] = ("error", f"{path}: the task failed on its worker: {err}")
+                results[index] = ("error", f"{path}: the task failed on its worker: {err}")
             if on_done is not None:
-                on_done(path, *results[path])
+                on_done(path, *results[index])
     finally:
         client.close()
         if cluster is not None:

@@ -170,3 +170,14 @@ def test_noise2x_train_runs_n2v_on_a_folder_of_single_noisy_images(tmp_path):
 # Measured on the crop above: +1.37 dB after 200 steps (N2V learns slowly: 0.2 % of the
 # pixels carry the loss); the test keeps headroom.
 N2V_GAIN_DB = 1.0
+
+
+def test_struct_n2v_never_replaces_a_pixel_by_one_of_its_line():
+    """The line's noise is correlated with the hidden pixel's: it must not be copied in."""
+    noisy = torch.arange(64 * 64, dtype=torch.float32).reshape(1, 1, 64, 64)  # all distinct
+    masked, mask = mask_blind_spots(
+        noisy, 0.01, struct_length=5, struct_axis="rows", generator=_gen(4)
+    )
+    for r, c in mask[0, 0].nonzero().tolist():
+        line = {float(noisy[0, 0, r, (c + d) % 64]) for d in (-2, -1, 1, 2)}
+        assert float(masked[0, 0, r, c]) not in line

@@ -171,3 +171,13 @@ def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image():
 
 # Measured on Set12/01 at sigma 25 with the shipped weights; the test keeps headroom.
 PRIOR_VS_BM3D_MARGIN_DB = 0.0
+
+
+def test_an_adapted_prior_refuses_an_image_of_other_channels_and_never_hands_out_its_cache():
+    _, noisy = _noisy((1, 1, 64, 64))
+    method = Prior(adapt=True, steps=1, eval_every=1, ensemble=1, crop=32, batch_size=1)
+    method.fit(torch.from_numpy(noisy), device="cpu")
+    with pytest.raises(ValueError, match="adapted to 1-channel images"):
+        method.fit(torch.rand(1, 3, 64, 64), device="cpu")
+    plain = Prior(ensemble=1).fit(torch.from_numpy(noisy), device="cpu")
+    assert plain.net is not load_prior(1)[0]

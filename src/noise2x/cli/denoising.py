@@ -185,6 +185,7 @@ def denoise(
             f"the output of {replaced[0]} would replace the input itself ({len(replaced)} "
             "input(s) in the output folder); choose another --output"
         )
+    given = bool(files)
     if skip_existing:
         done = [p for p in files if _target(output, p, output_dtype).exists()]
         files = [p for p in files if p not in done]
@@ -214,7 +215,7 @@ def denoise(
     failures += failed
     _print_summary(rows, output)
     _print_failures(failures)
-    if failures or not files:
+    if failures or not given:
         raise typer.Exit(1)
 
 

@@ -30,6 +30,7 @@ are returned as stored.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import warnings
 from collections.abc import Callable, Sequence
@@ -190,18 +191,20 @@ def check_pixel_budget(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> N
     Raises
     ------
     ImageError
-        If ``prod(shape) * itemsize`` exceeds the available memory (a damaged or absurd
-        header: one line, instead of an allocation failure).
+        If ``prod(shape) * itemsize`` exceeds the machine's physical memory (a damaged or
+        absurd header: one line, instead of an allocation failure). Where the memory size is
+        unknown (no ``os.sysconf``), nothing is checked.
     """
-    from noise2x.ops.tiling import available_memory_bytes
-
     need = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
-    free = available_memory_bytes(None)
+    try:  # the machine's physical memory; unknown (no sysconf): no check
+        free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return
     if need > free:
         raise ImageError(
             f"{path}: the header says {' x '.join(map(str, shape))} {np.dtype(dtype).name} "
-            f"pixels ({need / 2**30:.1f} GiB), more than the {free / 2**30:.1f} GiB of memory "
-            "available; is the file damaged?"
+            f"pixels ({need / 2**30:.1f} GiB), more than the machine's {free / 2**30:.1f} GiB "
+            "of memory; is the file damaged?"
         )
 
 

@@ -228,8 +228,16 @@ class Noise2Void(SingleImageMethod):
         return masked_mse(net(masked), batch.noisy, mask)
 
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
-        """Return ``net(noisy)`` (nothing hidden): (B, C, H, W), same shape and device."""
-        out = net(noisy)
+        """Return ``net(noisy)`` (nothing hidden), tiled for large images: same shape, device."""
+        from noise2x.ops.tiling import denoise_tiled
+
+        with torch.inference_mode():
+            out = denoise_tiled(
+                net,
+                noisy,
+                multiple=int(getattr(net, "size_multiple", 1)),
+                bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
+            ).float()
         return out.clamp(0.0, 1.0) if self.config.clip else out
 
     # --- one image or stack ----------------------------------------------------------------------
@@ -246,8 +254,9 @@ class Noise2Void(SingleImageMethod):
         A random 10 % of a grid of square tiles (side ``min(crop, min(H, W) // 4)``) is held
         out of training; the blind-spot loss on those tiles (fixed masks) is measured every
         ``eval_every`` steps, and the weights with the lowest value are used. The trained net
-        is kept (``self.trained``): a later call with images of the same channels (the next
-        frames of a stack, streamed) is denoised with it, without training again.
+        is kept (``self.trained``): a later call with images of the same channels on the same
+        device (the next frames of a stack streamed by the CLI, which so trains on the first
+        frame only) is denoised with it, without training again.
 
         Parameters
         ----------
@@ -283,7 +292,11 @@ class Noise2Void(SingleImageMethod):
         cfg = self.config
         dev = resolve_device(device)
         images = noisy.to(dev, torch.float32)
-        if self.trained is not None and self.trained.channels == images.shape[1]:
+        device_of = None if self.trained is None else next(self.trained.parameters()).device
+        if self.trained is not None and (self.trained.channels, device_of) == (
+            images.shape[1],
+            dev,
+        ):
             with torch.no_grad():
                 out = torch.cat([self.denoise(self.trained, frame[None]) for frame in images])
             seconds = time.perf_counter() - start
@@ -294,7 +307,13 @@ class Noise2Void(SingleImageMethod):
         generator = torch.Generator().manual_seed(cfg.seed)
         corners = holdout_tiles(height, width, tile, 0.1, generator)
         rows, cols = allowed_starts(height, width, crop, corners, tile).nonzero(as_tuple=True)
-        held = torch.cat([images[..., r : r + tile, c : c + tile] for r, c in corners.tolist()])
+        if len(rows) == 0:
+            raise ValueError(
+                f"{self.name}: no {crop}x{crop} crop of the {height}x{width} image avoids the "
+                "held-out tiles; lower method.crop"
+            )
+        # held-out tiles of the first frame only: the guard's cost does not grow with a stack
+        held = torch.cat([images[:1, :, r : r + tile, c : c + tile] for r, c in corners.tolist()])
         held_masked, held_mask = mask_blind_spots(
             held, max(cfg.ratio, 1 / tile**2), cfg.radius, cfg.replacement, cfg.struct_length,
             cfg.struct_axis, torch.Generator().manual_seed(cfg.seed + 1),
@@ -351,7 +370,8 @@ class N2V2(Noise2Void):
     """N2V2: Noise2Void with median replacement and the blur-pooled U-Net without top skip.
 
     In ``noise2x train`` the net comes from the ``net`` group: give ``net.pool=blur
-    net.top_skip=false`` (a net with the top-level skip is refused at the first step).
+    net.top_skip=false`` (a net unlike ``method.pool`` / ``method.top_skip`` is refused at
+    the first step; change both to measure one switch).
 
     Examples
     --------
@@ -363,11 +383,14 @@ class N2V2(Noise2Void):
     Config: ClassVar[type] = N2V2Config
 
     def training_loss(self, net: nn.Module, batch: Batch, step: int) -> Tensor:
-        """As Noise2Void's; raises ValueError for a U-Net that keeps the top-level skip."""
-        if getattr(net, "top_skip", False) or (
-            hasattr(net, "pools") and isinstance(net.pools[0], nn.MaxPool2d)
-        ):
-            raise ValueError(
-                "n2v2 needs its U-Net: give net.pool=blur net.top_skip=false (or use method=n2v)"
-            )
+        """As Noise2Void's; raises ValueError for a U-Net unlike the config's (pool, top_skip)."""
+        if hasattr(net, "pools") and hasattr(net, "top_skip"):
+            pool = "max" if isinstance(net.pools[0], nn.MaxPool2d) else "blur"
+            wanted = (self.config.pool, self.config.top_skip)
+            if (pool, net.top_skip) != wanted:
+                raise ValueError(
+                    f"n2v2 with method.pool={wanted[0]} method.top_skip={str(wanted[1]).lower()} "
+                    f"needs net.pool={wanted[0]} net.top_skip={str(wanted[1]).lower()}, got "
+                    f"net.pool={pool} net.top_skip={str(net.top_skip).lower()}"
+                )
         return super().training_loss(net, batch, step)

@@ -265,6 +265,7 @@ class Prior(SingleImageMethod):
     def __init__(self, config=None, **overrides) -> None:
         super().__init__(config, **overrides)
         self._adapted: nn.Module | None = None
+        self._adapted_to: tuple[int, str] | None = None
         self.adaptation: dict | None = None
 
     def default_net(self, channels: int) -> nn.Module:
@@ -348,6 +349,12 @@ class Prior(SingleImageMethod):
         if self.config.adapt:
             if self._adapted is None:
                 self._adapted, history = self._adapt(net, x, progress)
+                self._adapted_to = (x.shape[1], str(dev))
+            elif self._adapted_to != (x.shape[1], str(dev)):
+                raise ValueError(
+                    f"prior: this object was adapted to {self._adapted_to[0]}-channel images on "
+                    f"{self._adapted_to[1]}; build a new one for this image"
+                )
             net = self._adapted
         denoised = self.denoise(net, x)
         psnr = [] if reference is None else [(0, psnr_db(denoised, reference.to(dev)))]
@@ -355,7 +362,7 @@ class Prior(SingleImageMethod):
             progress(1, 1)
         return FitResult(
             denoised=denoised.to(noisy.device),
-            net=net,
+            net=net if self.config.adapt else copy.deepcopy(net),  # never the shared cache
             loss_history=history,
             psnr_history=psnr,
             seconds=time.perf_counter() - start,
@@ -381,6 +388,11 @@ class Prior(SingleImageMethod):
             net.to(memory_format=torch.channels_last)
         step_of = iter(range(1 << 62))
         rows, cols = allowed.nonzero(as_tuple=True)
+        if len(rows) == 0:
+            raise ValueError(
+                f"prior: no {crop}x{crop} crop of the {height}x{width} image avoids the held-out "
+                "tiles; lower method.holdout or method.crop"
+            )
 
         def sample() -> tuple[Tensor, int]:
             pick = torch.randint(len(rows), (cfg.batch_size,), generator=generator).tolist()

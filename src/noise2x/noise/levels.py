@@ -40,7 +40,7 @@ def parse_level(name: str, text: str) -> tuple[float, float]:
     ------
     ValueError
         If `name` has no range law, or `text` is not a number or a range ``LO:HI`` with
-        ``LO <= HI`` (and ``LO > 0`` for the log-uniform ``lam``). The message names the option.
+        ``0 <= LO <= HI`` (``LO > 0`` for the log-uniform ``lam``). The message names the option.
 
     Examples
     --------
@@ -62,6 +62,8 @@ def parse_level(name: str, text: str) -> tuple[float, float]:
         raise ValueError(f"--{name} range {text!r} needs finite LO <= HI")
     if LEVEL_RANGES[name] == "log-uniform" and lo <= 0:
         raise ValueError(f"--{name} must be > 0, got {text!r}")
+    if lo < 0:
+        raise ValueError(f"--{name} must be >= 0, got {text!r}")
     return lo, hi
 
 

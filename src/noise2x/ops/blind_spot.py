@@ -14,8 +14,9 @@ a denoiser from single noisy images.
   - ``"median"``: the median of that window without its centre (N2V2);
   - structN2V: with ``struct_length`` L > 1, the L - 1 pixels of a line through each hidden
     pixel (along ``struct_axis``: "rows" hides pixels of the same row, for noise correlated
-    along rows) are hidden too, replaced by values drawn uniformly between the image's minimum
-    and maximum, so that the net cannot read the correlated noise of the hidden pixel from them.
+    along rows) are hidden too, replaced by values drawn uniformly between the image's
+    minimum and maximum, and never used as the hidden pixel's replacement, so that the net
+    cannot read the correlated noise of the hidden pixel from them.
 - `masked_mse`: the loss, read only at the hidden pixels.
 
 All channels of a pixel are hidden together (the same coordinates and neighbour). Randomness
@@ -145,12 +146,20 @@ def _neighbours(
     return rr, cc
 
 
-def _window_offsets(radius: int) -> Tensor:
-    """(n, 2) offsets of the (2r+1)^2 window without its centre."""
+def _window_offsets(radius: int, exclude: Tensor | None = None) -> Tensor:
+    """(n, 2) offsets of the (2r+1)^2 window without its centre (and without `exclude`).
+
+    structN2V's line is excluded so that a replacement never copies the noise that is
+    correlated with the hidden pixel's.
+    """
     span = torch.arange(-radius, radius + 1)
     dr, dc = torch.meshgrid(span, span, indexing="ij")
     keep = (dr != 0) | (dc != 0)
-    return torch.stack([dr[keep], dc[keep]], dim=1)
+    window = torch.stack([dr[keep], dc[keep]], dim=1)
+    if exclude is not None and len(exclude):
+        hit = (window[:, None, :] == exclude.cpu()[None, :, :]).all(-1).any(-1)
+        window = window[~hit]
+    return window
 
 
 def mask_blind_spots(
@@ -213,7 +222,8 @@ def mask_blind_spots(
     batch, channels, height, width = noisy.shape
     coords = blind_spot_coords(batch, height, width, ratio, generator).to(noisy.device)
     b, r, c = coords.unbind(1)
-    window = _window_offsets(radius).to(noisy.device)
+    offsets = struct_offsets(struct_length, struct_axis).to(noisy.device)
+    window = _window_offsets(radius, exclude=offsets).to(noisy.device)
     masked = noisy.clone()
     if replacement == "uniform":
         pick = torch.randint(len(window), (len(b),), generator=generator).to(noisy.device)
@@ -224,7 +234,6 @@ def mask_blind_spots(
             r[:, None], c[:, None], window[None, :, 0], window[None, :, 1], height, width
         )
         values = noisy[b[:, None], :, rr, cc].median(dim=1).values  # (K, n, C) -> (K, C)
-    offsets = struct_offsets(struct_length, struct_axis).to(noisy.device)
     if len(offsets):
         sr, sc = _neighbours(
             r[:, None], c[:, None], offsets[None, :, 0], offsets[None, :, 1], height, width

@@ -287,7 +287,13 @@ def train(
         if not ckpt_path.is_file():
             raise FileNotFoundError(f"{ckpt_path}: not found; the run saved no checkpoint yet")
         data = None
-        step = int(torch.load(ckpt_path, map_location="cpu", weights_only=True)["global_step"])
+        try:
+            saved = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+            step = int(saved["global_step"])
+        except Exception as err:  # pickle, zip and torch errors: one line naming the file
+            raise ValueError(
+                f"{ckpt_path}: not a readable checkpoint ({type(err).__name__})"
+            ) from None
         if step >= config["trainer"]["max_steps"]:
             raise AlreadyTrained(
                 f"{run_dir} is already at step {step} of trainer.max_steps="
