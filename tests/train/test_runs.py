@@ -8,6 +8,7 @@ import sys
 import time
 
 import lightning.pytorch as pl
+import numpy as np
 import pytest
 import torch
 from conftest import data_path
@@ -178,3 +179,17 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path):
         ["trainer.max_steps=" + str(killed_at + 5)], resume=run_dir, callbacks=[recorder]
     )
     assert min(recorder.losses) == killed_at and result.steps == killed_at + 5
+
+
+def test_images_smaller_than_the_patch_are_named_and_leave_no_run_directory(tmp_path):
+    """Issue 14: the message named no file, counted one split, and left config.yaml behind."""
+    from noise2x.data.io import write_image
+
+    rng = np.random.default_rng(0)
+    for i, size in enumerate((64, 64, 20, 64, 20)):
+        write_image(tmp_path / "imgs" / f"{i}.png", rng.random((1, size, size)).astype(np.float32))
+    overrides = tiny(tmp_path, f"data.root={tmp_path / 'imgs'}", "data.val_count=1")
+    expected = r"1 of the 4 training image\(s\) .*2\.png \(20x20\); 1 of the 1 held out"
+    with pytest.raises(ValueError, match=expected):
+        train([*overrides, "data.patch_size=32"])
+    assert not (tmp_path / "runs").exists()

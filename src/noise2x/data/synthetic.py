@@ -38,6 +38,51 @@ from noise2x.noise.base import NoiseModel
 Mode = Literal["n2n", "n2c"]
 
 
+def check_patch_size(
+    train: Sequence[tuple[object, tuple[int, ...]]],
+    held_out: Sequence[tuple[object, tuple[int, ...]]],
+    patch_size: int,
+) -> None:
+    """Refuse training images smaller than the crop, naming them and counting both splits.
+
+    Parameters
+    ----------
+    train, held_out : sequence of (name, shape)
+        Each training and held-out image (a path, or a path and frame) with its (..., H, W)
+        shape. Held-out images are validated whole, so only the training ones must fit.
+    patch_size : int
+        The training crop side in pixels.
+
+    Raises
+    ------
+    ValueError
+        If a training image is smaller than `patch_size` in H or W: the message names up to
+        three of them with their sizes, and counts the small images of both splits.
+
+    Examples
+    --------
+    >>> check_patch_size([("a.png", (1, 40, 40))], [("b.png", (1, 20, 20))], 32)
+    >>> try:
+    ...     check_patch_size([("a.png", (1, 20, 40))], [], 32)
+    ... except ValueError as err:
+    ...     print(str(err)[:71])
+    1 of the 1 training image(s) are smaller than data.patch_size=32: a.png
+    """
+
+    def small(items):
+        return [(n, s) for n, s in items if min(s[-2:]) < patch_size]
+
+    bad, bad_val = small(train), small(held_out)
+    if bad:
+        shown = ", ".join(f"{n} ({s[-2]}x{s[-1]})" for n, s in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ValueError(
+            f"{len(bad)} of the {len(train)} training image(s) are smaller than "
+            f"data.patch_size={patch_size}: {shown}{more}; {len(bad_val)} of the "
+            f"{len(held_out)} held out; lower data.patch_size or remove them"
+        )
+
+
 def load_images(paths: Sequence[Path], channels: int | None = None) -> list[Tensor]:
     """Read image files into float32 tensors (C, H, W) in [0, 1].
 

@@ -16,7 +16,12 @@ from pathlib import Path
 import lightning.pytorch as pl
 from torch.utils.data import DataLoader, Sampler
 
-from noise2x.data.synthetic import NoisyValidationSet, SyntheticNoiseDataset, load_images
+from noise2x.data.synthetic import (
+    NoisyValidationSet,
+    SyntheticNoiseDataset,
+    check_patch_size,
+    load_images,
+)
 
 
 class StepSampler(Sampler[int]):
@@ -117,8 +122,15 @@ class SyntheticDataModule(pl.LightningDataModule):
         noise_params = {k: v for k, v in self.config["noise"].items() if k != "name"}
         noise = build_noise(self.config["noise"]["name"], **noise_params)
         train_files, val_files = split_train_val(data)
+        train_images = load_images(train_files, channels=data["channels"])
+        val_images = load_images(val_files, channels=data["channels"])
+        check_patch_size(
+            [(p, tuple(im.shape)) for p, im in zip(train_files, train_images, strict=True)],
+            [(p, tuple(im.shape)) for p, im in zip(val_files, val_images, strict=True)],
+            data["patch_size"],
+        )
         self.train_set = SyntheticNoiseDataset(
-            load_images(train_files, channels=data["channels"]),
+            train_images,
             noise,
             patch_size=data["patch_size"],
             mode=data["mode"],
@@ -126,9 +138,7 @@ class SyntheticDataModule(pl.LightningDataModule):
             samples_per_epoch=data["samples_per_epoch"],
             seed=self.config["seed"],
         )
-        self.val_set = NoisyValidationSet(
-            load_images(val_files, channels=data["channels"]), noise, seed=data["val_seed"]
-        )
+        self.val_set = NoisyValidationSet(val_images, noise, seed=data["val_seed"])
 
     def steps_per_epoch(self, world_size: int) -> int:
         """Return the batches per epoch of each of `world_size` processes (at least 1)."""

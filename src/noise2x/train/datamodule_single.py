@@ -45,7 +45,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from noise2x.data.pairs import PairingError, convert_channels, natural_key, sample_generator
-from noise2x.data.synthetic import augment, random_crop
+from noise2x.data.synthetic import augment, check_patch_size, random_crop
 from noise2x.train.config import ConfigError
 from noise2x.train.datamodule import SyntheticDataModule
 
@@ -388,6 +388,17 @@ def build_datasets(
         scale = scale_for(array, data["normalize"])
         return torch.from_numpy(np.ascontiguousarray(scale.forward(array))), scale
 
+    def shape(ref: ImageRef) -> tuple[int, ...]:
+        return tuple(frames[ref[0]][ref[1]].shape)
+
+    def name(ref: ImageRef) -> str:
+        return str(ref[0]) if frames[ref[0]].shape[0] == 1 else f"{ref[0]} frame {ref[1]}"
+
+    check_patch_size(
+        [(name(r), shape(r)) for r in train_refs],
+        [(name(r), shape(r)) for r in val_refs],
+        data["patch_size"],
+    )
     train = [load(ref)[0] for ref in train_refs]
     val = []
     for i, ref in enumerate(val_refs):
