@@ -1,0 +1,286 @@
+"""Blind-spot benchmark: Noise2Void, N2V2 and structN2V beside Ne2Ne, N2N, N2C and BM3D.
+
+Four parts, each on the same noisy inputs for every method:
+
+1. ``bsd68``: Gaussian sigma 25, trained on the fixed noisy Train400 set of ``noise2x train``
+   (``benchmarks/n2n.py``'s training overrides: 8 crops of 64x64, one thread, ``--steps``),
+   tested on BSD68 with ``benchmarks/n2n.py``'s noisy inputs (seed = image index): N2V and
+   N2V2 trained here; Ne2Ne (``downsamplers.json``), N2N, N2C and BM3D (``n2n.json``) from
+   the committed results on identical inputs. The N2V paper reports 27.71 dB (its own
+   training set and budget).
+2. ``fmd``: real confocal noise (../shared/data/real/FMD_Confocal_BPAE_B): N2V trained on the
+   *first raw capture* of fields 1-14 as single images (no pairs; ``data=noisy_folder``, the
+   last two held out), tested on the first raw capture of fields 17-20 against avg50, beside
+   N2N on real pairs, ZS-N2N and BM3D from ``real_fmd.json``.
+3. ``structured``: ``noise=structured`` (per-row offsets and noise correlated along rows, the
+   YAML's defaults) on Train400; N2V, structN2V (``method.struct_length=7 struct_axis=rows``)
+   and Ne2Ne trained on it, BM3D with the estimated sigma; tested on Set12.
+4. ``single``: ``noise2x.denoise(noisy, method="n2v")`` on Set12 at sigma 25 (the inputs of
+   ``benchmarks/zsn2n.py`` and ``self2self.py``, ``job_seed``), PSNR and seconds, beside
+   their committed ZS-N2N and Self2Self results.
+
+Usage::
+
+    python benchmarks/blind_spot.py                        # all parts, --steps 6000 each
+    python benchmarks/blind_spot.py --parts single --limit 2 --steps 200   # smoke run
+
+Writes ``benchmarks/results/blind_spot.json`` (rows appended as they come; a rerun skips the
+parts already done) and ``blind_spot.md``. Trainings go to ``--runs``; run it with nothing else
+on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
+FMD = DATA / "real" / "FMD_Confocal_BPAE_B"
+RESULTS = HERE / "results"
+CAPTURE = "HV110_P0500510000.png"
+N2V2_NET = ["net.pool=blur", "net.top_skip=false"]
+STRUCT = ["method.struct_length=7", "method.struct_axis=rows"]
+
+
+def _bench(name: str):
+    sys.path.insert(0, str(HERE))
+    return __import__(name)
+
+
+def trainings(part: str, steps: int, runs: Path, work: Path) -> dict[str, list[str]]:
+    """Return the ``noise2x train`` overrides of each model of `part`."""
+    n2n = _bench("n2n")
+    base = [
+        o
+        for o in n2n.training_overrides("gauss25", "n2n", steps, runs / part)
+        if not o.startswith("run.root")
+    ]
+    if part == "bsd68":
+        return {
+            "n2v": [*base, "method=n2v", f"run.root={runs / part / 'n2v'}"],
+            "n2v2": [*base, "method=n2v2", *N2V2_NET, f"run.root={runs / part / 'n2v2'}"],
+        }
+    if part == "structured":
+        plain = [o for o in base if not o.startswith("noise")] + ["noise=structured"]
+        return {
+            "n2v": [*plain, "method=n2v", f"run.root={runs / part / 'n2v'}"],
+            "structn2v": [*plain, "method=n2v", *STRUCT, f"run.root={runs / part / 'structn2v'}"],
+            "ne2ne": [*plain, "method=ne2ne", f"run.root={runs / part / 'ne2ne'}"],
+        }
+    if part == "fmd":
+        folder = work / "fmd-single"
+        folder.mkdir(parents=True, exist_ok=True)
+        for field in range(1, 15):  # the first raw capture of fields 1-14, as single images
+            target = folder / f"{field:02d}.png"
+            if not target.exists():
+                shutil.copyfile(FMD / "raw" / str(field) / CAPTURE, target)
+        common = [
+            "data=noisy_folder", f"data.root={folder}", "data.val_count=2", "data.patch_size=64",
+            "data.batch_size=8", "data.num_workers=0", "net=unet_n2n", "loss=l2",
+            f"trainer.max_steps={steps}", f"trainer.val_every_n_steps={max(1, steps // 4)}",
+            f"trainer.checkpoint_every_n_steps={max(1, steps // 4)}", "trainer.threads=1",
+            "trainer.progress_bar=false", "logger=none",
+        ]  # fmt: skip
+        return {
+            "n2v": [*common, "method=n2v", f"run.root={runs / part / 'n2v'}"],
+            "n2v2": [*common, "method=n2v2", *N2V2_NET, f"run.root={runs / part / 'n2v2'}"],
+        }
+    raise ValueError(part)
+
+
+def train_job(job: tuple[str, list[str]]) -> dict:
+    """Train one model; return its last checkpoint and training time."""
+    from noise2x.train.runs import train
+
+    name, overrides = job
+    result = train(overrides)
+    return {
+        "model": name,
+        "checkpoint": str(result.last_checkpoint),
+        "seconds": round(result.seconds, 1),
+        "steps": result.steps,
+    }
+
+
+def _score(out: np.ndarray, clean: np.ndarray) -> dict:
+    from noise2x.metrics import psnr_np, ssim_np
+
+    out = np.clip(out, 0.0, 1.0)
+    return {
+        "psnr_db": round(psnr_np(out, clean, 1.0), 3),
+        "ssim": round(ssim_np(out, clean, 1.0), 4),
+    }
+
+
+def test_inputs(part: str, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, clean, noisy) of every test image of `part`, noise drawn as the part says."""
+    import torch
+
+    from noise2x.data.io import list_images, read_image
+    from noise2x.noise import add_noise
+
+    n2n, zs = _bench("n2n"), _bench("zsn2n")
+    items = []
+    if part == "bsd68":
+        for i, path in enumerate(list_images([DATA / "BSD68"])[:limit]):
+            clean = read_image(path)[0]
+            items.append((path.name, clean, n2n.noisy_image(clean, "gauss25", i)))
+    elif part == "structured":
+        for i, path in enumerate(list_images([DATA / "Set12"])[:limit]):
+            clean = read_image(path)[0]
+            noisy = add_noise(torch.from_numpy(clean)[None], "structured", seed=i)[0].numpy()
+            items.append((path.name, clean, noisy))
+    elif part == "fmd":
+        for field in ["17", "18", "19", "20"][:limit]:
+            items.append(
+                (
+                    field,
+                    read_image(FMD / "gt" / field / "avg50.png")[0],
+                    read_image(FMD / "raw" / field / CAPTURE)[0],
+                )
+            )
+    elif part == "single":
+        for path in list_images([DATA / "Set12"])[:limit]:
+            clean = read_image(path)[0]
+            seed = zs.job_seed("Set12", path.name, "gauss25")
+            items.append((path.name, clean, zs.make_noisy(clean, "gauss25", seed)))
+    return items
+
+
+def evaluate(part: str, models: dict[str, str], limit: int | None) -> list[dict]:
+    """Score each trained model (and BM3D where the part has it) on the part's test inputs."""
+    import torch
+
+    import noise2x
+    from noise2x.methods.bm3d import bm3d_denoise, estimate_sigma
+
+    torch.set_num_threads(1)
+    rows = []
+    for name, clean, noisy in test_inputs(part, limit):
+        row = {"part": part, "image": name, "noisy": _score(noisy, clean)}
+        for model, checkpoint in models.items():
+            start = time.perf_counter()
+            out = noise2x.denoise(noisy, checkpoint=checkpoint, normalize="none", device="cpu")
+            row[model] = {**_score(out, clean), "seconds": round(time.perf_counter() - start, 2)}
+        if part == "structured":
+            start = time.perf_counter()
+            out = bm3d_denoise(noisy, estimate_sigma(noisy))
+            row["bm3d"] = {**_score(out, clean), "seconds": round(time.perf_counter() - start, 2)}
+        rows.append(row)
+        print(
+            part, name, {k: v["psnr_db"] for k, v in row.items() if isinstance(v, dict)}, flush=True
+        )
+    return rows
+
+
+def single_job(job: tuple[str, int | None, int]) -> dict:
+    """Run ``--method n2v`` on one Set12 image (one thread)."""
+    import torch
+
+    import noise2x
+
+    name, steps, _ = job
+    torch.set_num_threads(1)
+    item = next(i for i in test_inputs("single", None) if i[0] == name)
+    start = time.perf_counter()
+    settings = {} if steps is None else {"steps": steps}
+    out = noise2x.denoise(item[2], method="n2v", normalize="none", device="cpu", **settings)
+    return {
+        "part": "single",
+        "image": name,
+        "noisy": _score(item[2], item[1]),
+        "n2v": {**_score(out, item[1]), "seconds": round(time.perf_counter() - start, 1)},
+    }
+
+
+def render(report: dict) -> str:
+    """Render the Markdown tables of the parts that ran."""
+    lines = [
+        f"Blind-spot benchmark, {report['date']}, {report['machine']['cpu']}, one thread per "
+        "process; PSNR (dB) / SSIM, mean over n images."
+    ]
+    for part in ("bsd68", "fmd", "structured", "single"):
+        rows = [r for r in report["rows"] if r["part"] == part]
+        if not rows:
+            continue
+        methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+        lines += [
+            "",
+            f"**{part}** (n = {len(rows)})",
+            "",
+            "| method | PSNR / SSIM | seconds per image |",
+            "| --- | --- | --- |",
+        ]
+        for m in methods:
+            psnr = np.mean([r[m]["psnr_db"] for r in rows])
+            ssim = np.mean([r[m]["ssim"] for r in rows])
+            secs = np.mean([r[m].get("seconds", 0.0) for r in rows])
+            lines.append(f"| {m} | {psnr:.2f} / {ssim:.3f} | {secs:.1f} |")
+    lines += [
+        "",
+        "Training: "
+        + "; ".join(
+            f"{t['part']}/{t['model']} {t['steps']} steps in {t['seconds'] / 60:.1f} min"
+            for t in report["training"]
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", default=["bsd68", "fmd", "structured", "single"])
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument(
+        "--single-steps", type=int, default=None, help="n2v steps (default: its own)"
+    )
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=Path, default=Path("runs/bench-blind-spot"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "blind_spot.json")
+    parser.add_argument("--table-only", action="store_true")
+    args = parser.parse_args()
+    if args.table_only:
+        report = json.loads(args.out.read_text())
+        args.out.with_suffix(".md").write_text(render(report))
+        return
+    from noise2x.report.machine import machine
+
+    report = json.loads(args.out.read_text()) if args.out.exists() else {
+        "benchmark": "blind_spot", "date": dt.date.today().isoformat(), "machine": machine(),
+        "steps": args.steps, "rows": [], "training": [],
+    }  # fmt: skip
+    done = {r["part"] for r in report["rows"]}
+    ctx = mp.get_context("spawn")
+    for part in args.parts:
+        if part in done:
+            continue
+        if part == "single":
+            names = [name for name, _, _ in test_inputs("single", args.limit)]
+            with ctx.Pool(args.workers) as pool:
+                report["rows"] += pool.map(single_job, [(n, args.single_steps, 0) for n in names])
+        else:
+            jobs = list(trainings(part, args.steps, args.runs, args.runs).items())
+            with ctx.Pool(args.workers) as pool:
+                trained = pool.map(train_job, jobs)
+            report["training"] += [{"part": part, **t} for t in trained]
+            models = {t["model"]: t["checkpoint"] for t in trained}
+            report["rows"] += evaluate(part, models, args.limit)
+        report["markdown"] = render(report)
+        args.out.write_text(json.dumps(report, indent=1))
+        args.out.with_suffix(".md").write_text(report["markdown"])
+        print(report["markdown"], flush=True)
+
+
+if __name__ == "__main__":
+    main()
