@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from noise2x.device import bf16_native, use_bf16
 from noise2x.registry import Registry
 
 METHODS: Registry[type] = Registry("method")
@@ -88,10 +89,8 @@ class FitResult:
 
 
 def bf16_supported(device: torch.device) -> bool:
-    """Return True when bfloat16 convolutions are native (fast) on `device`."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    """Return True when bfloat16 convolutions are native (fast) on `device` (`bf16_native`)."""
+    return bf16_native(device)
 
 
 class CollapseWarning(UserWarning):
@@ -162,9 +161,7 @@ class SingleImageMethod:
         self.config = replace(config, **overrides)
 
     def _use_bf16(self, device: torch.device) -> bool:
-        if self.config.precision == "auto":
-            return bf16_supported(device)
-        return self.config.precision == "bf16"
+        return use_bf16(self.config.precision, device)
 
     def _use_channels_last(self, device: torch.device) -> bool:
         return self.config.channels_last and device.type == "cpu"

@@ -85,6 +85,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from noise2x.device import use_bf16
 from noise2x.losses import symmetric_n2n_loss
 from noise2x.train.checkpoint import Denoiser
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
@@ -406,15 +407,9 @@ def _fit_crop(crop: int, height: int, width: int, multiple: int) -> int:
 
 
 def _use_bf16(precision: str, device: torch.device) -> bool:
-    if precision == "32":
-        return False
-    if precision == "bf16":
-        return True
-    if precision == "auto":
-        if device.type == "cuda":
-            return torch.cuda.is_bf16_supported()
-        return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    raise ValueError(f"finetune: precision must be 'auto', '32' or 'bf16', got {precision!r}")
+    if precision not in ("auto", "32", "bf16"):
+        raise ValueError(f"finetune: precision must be 'auto', '32' or 'bf16', got {precision!r}")
+    return use_bf16(precision, device)
 
 
 def _sample_crops(

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from noise2x.device import use_bf16
 from noise2x.train.config import ConfigError, compose_config, validate_config
 
 #: Keys that may change when a run is resumed (more steps, another machine's threads).
@@ -93,9 +94,7 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     if precision != "auto":
         return precision
     cuda = accelerator in ("cuda", "gpu") or (accelerator == "auto" and torch.cuda.is_available())
-    if cuda:
-        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
-    return "bf16-mixed" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "32-true"
+    return "bf16-mixed" if use_bf16("auto", "cuda" if cuda else "cpu") else "32-true"
 
 
 def _save_config(path: Path, config: dict) -> None:
