@@ -5,20 +5,12 @@ image (H, W); a 3-D array is one image with a channel axis (``channel_axis``, de
 layout ``noise2x.data.io.read_image`` returns); a 4-D array is a stack (N, C, H, W) denoised
 frame by frame.
 
-Value range. Zero-Shot Noise2Noise and its learning rate were tuned on images in [0, 1], and
-moving such an image to another scale costs PSNR (about 0.35 dB on Set12 at sigma = 25 when a
-noisy image is stretched from its [min, max]). So, with ``normalize="auto"``:
-
-1. unsigned integer arrays are first divided by their dtype's maximum (255, 65535);
-2. an image already on the [0, 1] scale is used as it is: its 0.1st and 99.9th percentiles
-   lie in [-0.25, 1.25] (noise may overshoot [0, 1]) and are at least 0.2 apart;
-3. any other image (dim 16-bit microscopy, electron counts, negative MRC densities) is mapped
-   affinely from its [min, max] to [0, 1], and mapped back afterwards.
-
-``normalize="minmax"`` always does step 3, ``"none"`` never maps. A stack is mapped as one
-array. The result is returned in the input's dtype (integers rounded and clipped to the
-dtype); with the method's ``clip`` setting (on by default) it stays within [0, 1] of the
-working scale, i.e. within the input's [min, max] when the image was mapped.
+Value range. Every array is brought to the [0, 1] working scale by ``noise2x.data.scale``
+(``normalize="auto"``: unsigned integers divided by their maximum, images already on that
+scale kept as they are, any other range mapped from its [min, max]) and mapped back after.
+A stack is mapped as one array. The result is returned in the input's dtype (integers rounded
+and clipped to the dtype); with the method's ``clip`` setting (on by default) it stays within
+[0, 1] of the working scale, i.e. within the input's [min, max] when the image was mapped.
 """
 
 from __future__ import annotations
