@@ -57,3 +57,14 @@ def test_the_checker_finds_a_private_import(tmp_path):
         "noise2x/cli/x.py: noise2x.data.io._read",
         "noise2x/cli/x.py: noise2x.api._hidden",
     ]
+
+
+def test_every_module_over_400_lines_says_why_at_its_top():
+    """../shared/STYLE.md: a module over ~400 lines is split, or its size is justified."""
+    long = [
+        str(path.relative_to(SRC.parent))
+        for path in sorted(SRC.rglob("*.py"))
+        if len(path.read_text().splitlines()) > 400
+        and not path.read_text().startswith("# size: ")
+    ]
+    assert long == []

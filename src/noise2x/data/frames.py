@@ -1,3 +1,4 @@
+# size: one data mode: movies read frame by frame, even/odd means, windows, split-frames
 """Noise2Noise pairs from a movie: the mean of its even frames vs the mean of its odd frames.
 
 A movie (or stack) of N frames of one still scene (an electron-microscopy dose-fractionated

@@ -1,3 +1,4 @@
+# size: the one format table: reading and writing PNG, JPEG, TIFF and MRC with their checks
 """The one boundary between image files and numpy arrays.
 
 Everything that opens or saves an image goes through :func:`read_image` and :func:`write_image`.

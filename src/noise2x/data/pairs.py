@@ -1,3 +1,4 @@
+# size: one data mode: matched folders and repeated captures, with every pairing check
 """Noise2Noise training pairs from real noisy data: matched folders and repeated captures.
 
 Two kinds of real data give pairs of independent noisy views of one scene:

@@ -1,3 +1,4 @@
+# size: frame-by-frame readers and writers of TIFF and MRC stacks
 """Read and write image stacks one frame at a time.
 
 :func:`~noise2x.data.io.read_image` and :func:`~noise2x.data.io.write_image` hold a whole stack

@@ -1,3 +1,4 @@
+# size: one method: masks, the partial-conv training, the dropout ensemble, collapse handling
 """Self2Self: denoise one image by predicting dropped pixels from Bernoulli-sampled copies.
 
 Y. Quan, M. Chen, T. Pang and H. Ji, "Self2Self With Dropout: Learning Self-Supervised

@@ -1,3 +1,4 @@
+# size: one algorithm: tile geometry, blending windows and the memory-based tile choice
 """Tiled inference: run a network on overlapping tiles of a large image and blend the seams.
 
 A net's activations grow with the image (the Noise2Noise U-Net keeps ~230 float32 channels per

@@ -1,3 +1,4 @@
+# size: the typed schemas of every config group and the checks OmegaConf cannot do
 """Training configs: the packaged Hydra YAML, composed with overrides and checked by schema.
 
 ``compose_config(["net=resunet", "trainer.max_steps=100"])`` composes ``noise2x/conf`` with

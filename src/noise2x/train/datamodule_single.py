@@ -1,3 +1,4 @@
+# size: one data mode: listing, splitting, checking and serving single noisy images
 """The data module of single noisy images: ``data=noisy_folder data.root=DIR``.
 
 For methods that learn from one noisy view per scene (Neighbor2Neighbor, ``method=ne2ne``):

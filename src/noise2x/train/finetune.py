@@ -1,3 +1,4 @@
+# size: half of it is the docstring with the measurements behind the recipe
 """Safe fine-tuning of a trained Noise2Noise model on one noisy pair (symmetric loss).
 
 Given a net f trained with Noise2Noise and two noisy realizations y1, y2 of one new scene,

@@ -1,3 +1,4 @@
+# size: the life of a training run: its directory, resume, the Trainer, quiet logging
 """Training runs: a new directory per run, checkpoints written atomically, exact resume.
 
 ``train(overrides)`` reads top to bottom: compose and validate the config, make the run
