@@ -152,7 +152,7 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
 
     The metadata record the recipe (this script and its training overrides), the data, the
     noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
-    commit and the training time summed over the sessions in ``WORK/training.json``.
+    commit and the training's wall time (from the run's creation to its last checkpoint).
     """
     import torch
 
@@ -167,9 +167,10 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
     state = torch.load(path, map_location="cpu", weights_only=True)
     val = [v for k, v in state.get("callbacks", {}).items() if "ModelCheckpoint" in k]
     best = float(val[0]["best_model_score"]) if val and val[0].get("best_model_score") else None
-    log = work / "training.json"
-    sessions = json.loads(log.read_text()) if log.exists() else []
-    seconds = sum(r["seconds"] for s in sessions for r in s["runs"] if r["model"] == model)
+    # wall time from the run's creation to its last checkpoint (resumes and pauses included)
+    seconds = (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime - (
+        run_dir / "config.yaml"
+    ).stat().st_mtime
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
