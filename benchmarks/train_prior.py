@@ -165,8 +165,12 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
     path = run_dir / "checkpoints" / checkpoint
     denoiser = load_denoiser(path)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    val = [v for k, v in state.get("callbacks", {}).items() if "ModelCheckpoint" in k]
-    best = float(val[0]["best_model_score"]) if val and val[0].get("best_model_score") else None
+    scores = [
+        v.get("best_model_score")
+        for k, v in state.get("callbacks", {}).items()
+        if "ModelCheckpoint" in k and "'monitor': 'val/psnr_db'" in k
+    ]
+    best = float(scores[0]) if scores and scores[0] is not None else None
     # wall time from the run's creation to its last checkpoint (resumes and pauses included)
     seconds = (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime - (
         run_dir / "config.yaml"
