@@ -2,9 +2,9 @@
 
 For every (image, noise) job the same noisy input goes to:
 
-- ``prior``: ``noise2x.denoise(noisy)`` with the default settings (the shipped prior, 8-fold
-  self-ensemble, no noise level given);
-- ``prior_adapt``: the same with ``adapt=True`` (test-time adaptation, 100 guarded steps), on
+- ``prior``: ``noise2x.denoise(noisy)`` with the default settings (the shipped prior, its
+  default self-ensemble, no noise level given);
+- ``prior_adapt``: the same with ``adapt=True`` (test-time adaptation, its default steps), on
   the first ``--adapt-limit`` images of each set and noise (and every FMD field);
 - ``bm3d``: BM3D (the ``bm3d`` package; ``bm3d_rgb`` for colour) given the *true* sigma for
   Gaussian noise, sigma estimated from the image (``skimage.restoration.estimate_sigma``)

@@ -690,7 +690,7 @@ def test_list_shows_each_single_image_method_setting_with_its_default():
     result = run("list")
     assert result.exit_code == 0
     assert (
-        "    ensemble = 8  # Flips / rotations averaged at inference (self-ensemble)."
+        "    ensemble = 2  # Flips / rotations averaged at inference (self-ensemble)."
         in result.stdout
     )
     assert "    steps = 2000" in result.stdout  # zsn2n's default

@@ -194,9 +194,9 @@ class PriorConfig:
     """
 
     weights: str | None = None
-    ensemble: int = 8
+    ensemble: int = 2
     adapt: bool = False
-    steps: int = 100
+    steps: int = 200
     lr: float = 1e-4
     warmup: float = 0.1
     crop: int = 128
@@ -238,7 +238,7 @@ class Prior(SingleImageMethod):
     Parameters
     ----------
     config : PriorConfig or None
-        Settings; None uses the defaults (no adaptation, 8-fold self-ensemble).
+        Settings; None uses the defaults (no adaptation, 2-fold self-ensemble).
     **overrides
         Fields of ``PriorConfig`` to change, e.g. ``adapt=True``.
 
