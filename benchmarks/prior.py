@@ -200,7 +200,8 @@ def render(report: dict) -> str:
             if report.get("limit")
             else ""
         )
-        + f" Adaptation on the first {report.get('adapt_limit', 12)} of each set and noise.",
+        + f" Adaptation on the first {report.get('adapt_limit', 12)} of each set and noise."
+        + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
         "| adapted: n | prior | prior + adapt | s adapt |",

@@ -154,11 +154,15 @@ def test_adaptation_refuses_a_tiny_image():
 @pytest.mark.data
 @pytest.mark.slow
 def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image():
-    """Set12/01 at sigma 25 (seed 0): the default (no sigma given) against BM3D (true sigma)."""
+    """Set12/05 at sigma 25 (seed 0): the default (no sigma given) against BM3D (true sigma).
+
+    On average over Set12 the prior ties BM3D at sigma 25 (benchmarks/prior.py); on this image
+    it wins clearly. A regression of the weights or the inference shows here first.
+    """
     from noise2x.data.io import read_image
     from noise2x.methods.bm3d import bm3d_denoise
 
-    clean = read_image(data_path("Set12", "01.png"))[0]
+    clean = read_image(data_path("Set12", "05.png"))[0]
     noisy = clean + 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape).astype(
         np.float32
     )
@@ -169,8 +173,8 @@ def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image():
     assert margin > PRIOR_VS_BM3D_MARGIN_DB, margin
 
 
-# Measured on Set12/01 at sigma 25 with the shipped weights; the test keeps headroom.
-PRIOR_VS_BM3D_MARGIN_DB = 0.0
+# Measured on Set12/05 at sigma 25 with the shipped weights: +0.55 dB; the test keeps headroom.
+PRIOR_VS_BM3D_MARGIN_DB = 0.3
 
 
 def test_an_adapted_prior_refuses_an_image_of_other_channels_and_never_hands_out_its_cache():
