@@ -129,7 +129,8 @@ def main() -> None:
             for count in (8, 24):
                 tiny = [
                     write_image(
-                        tmp / f"tiny{count}" / f"{i}.png", np.full((1, 32, 32), 0.5, np.float32)
+                        tmp / f"tiny-{setup}-in{count}" / f"{i}.png",
+                        np.full((1, 32, 32), 0.5, np.float32),
                     )
                     for i in range(count)
                 ]
