@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from noise2x.device import bf16_native, use_bf16
+from noise2x.device import use_bf16
 from noise2x.registry import Registry
 
 METHODS: Registry[type] = Registry("method")
@@ -86,11 +86,6 @@ class FitResult:
     loss_history: list[float] = field(default_factory=list)
     psnr_history: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def bf16_supported(device: torch.device) -> bool:
-    """Return True when bfloat16 convolutions are native (fast) on `device` (`bf16_native`)."""
-    return bf16_native(device)
 
 
 class CollapseWarning(UserWarning):
