@@ -25,8 +25,9 @@ Usage::
     python benchmarks/blind_spot.py --parts single --limit 2 --steps 200   # smoke run
 
 Writes ``benchmarks/results/blind_spot.json`` (rows appended as they come; a rerun skips the
-parts already done) and ``blind_spot.md``. Trainings go to ``--runs``; run it with nothing else
-on the CPU.
+parts already done) and ``blind_spot.md``; ``--figure`` then draws ``blind_spot.png`` (crops of
+every trained model on one image per part, where checkerboards and stripes show). Trainings
+go to ``--runs``; run it with nothing else on the CPU.
 """
 
 from __future__ import annotations
@@ -203,38 +204,187 @@ def single_job(job: tuple[str, int | None, int]) -> dict:
     }
 
 
+LABELS = {
+    "noisy": "noisy input",
+    "n2v": "N2V",
+    "n2v2": "N2V2",
+    "structn2v": "structN2V (line of 7 along rows)",
+    "ne2ne": "Ne2Ne",
+    "bm3d": "BM3D (sigma estimated)",
+}
+COMMITTED = {  # part: [(method, label, file)] read from benchmarks/results on identical inputs
+    "bsd68": [
+        ("ne2ne", "Ne2Ne (single noisy images)", "downsamplers.json"),
+        ("n2n", "N2N (noisy pairs)", "n2n.json"),
+        ("n2c", "N2C (clean targets)", "n2n.json"),
+        ("bm3d", "BM3D (true sigma)", "n2n.json"),
+    ],
+    "fmd": [
+        ("n2n", "N2N (real capture pairs)", "real_fmd.json"),
+        ("zsn2n", "ZS-N2N (2000 steps)", "real_fmd.json"),
+        ("bm3d", "BM3D (sigma estimated)", "real_fmd.json"),
+    ],
+    "single": [
+        ("zsn2n", "ZS-N2N (2000 steps)", "zsn2n.json"),
+        ("self2self", "Self2Self (1000 steps, 32 passes)", "self2self.json"),
+    ],
+}
+
+
+def _cell(entry: dict) -> dict:
+    return {k: entry[k] for k in ("psnr_db", "ssim", "seconds") if k in entry}
+
+
+def committed(part: str) -> dict[str, dict[str, dict]]:
+    """Return {image: {method: {psnr_db, ssim, seconds}}} of the committed results of `part`."""
+    out: dict[str, dict[str, dict]] = {}
+    files = {
+        file: json.loads((RESULTS / file).read_text()) for _, _, file in COMMITTED.get(part, [])
+    }
+    for method, _, file in COMMITTED.get(part, []):
+        report = files[file]
+        if file == "downsamplers.json":
+            (ne2ne,) = [
+                r for r in report["rows"] if r["part"] == "ne2ne" and r["noise"] == "gauss25"
+            ]
+            for image in ne2ne["images"]:
+                out.setdefault(image["image"], {})[method] = _cell(image)
+        elif file == "n2n.json":
+            for image in report["images"]:
+                if image["noise"] == "gauss25" and image["set"] == "BSD68":
+                    out.setdefault(image["image"], {})[method] = _cell(image[method])
+        elif file == "real_fmd.json":
+            for row in report["rows"]:
+                if row["method"] == method:
+                    out.setdefault(row["field"], {})[method] = _cell(row)
+        elif file == "zsn2n.json":
+            for row in report["rows"]:
+                if (row["dataset"], row["noise"], row["method"]) == ("Set12", "gauss25", "noise2x"):
+                    out.setdefault(row["image"], {})[method] = _cell(row)
+        elif file == "self2self.json":
+            for row in report["rows"]:
+                if (row["noise"], row["method"]) == ("gauss25", "self2self"):
+                    out.setdefault(row["image"], {})[method] = _cell(row)
+    return out
+
+
 def render(report: dict) -> str:
-    """Render the Markdown tables of the parts that ran."""
+    """Render the Markdown tables of the parts that ran, beside the committed results.
+
+    Every method's row is its mean over the images it has; a committed method that covers
+    only some of the part's images also shows the first method of the part (N2V) on those
+    same images, so that no comparison mixes image sets.
+    """
     lines = [
         f"Blind-spot benchmark, {report['date']}, {report['machine']['cpu']}, one thread per "
-        "process; PSNR (dB) / SSIM, mean over n images."
+        "process, nothing else on the CPU; PSNR (dB) / SSIM on [0, 1], mean over n images. "
+        "Rows marked * are read from the committed results of other benchmarks on identical "
+        "noisy inputs (their seconds as recorded there)."
     ]
     for part in ("bsd68", "fmd", "structured", "single"):
         rows = [r for r in report["rows"] if r["part"] == part]
         if not rows:
             continue
-        methods = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+        ours = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+        theirs = committed(part)
         lines += [
             "",
-            f"**{part}** (n = {len(rows)})",
+            f"**{part}** ({len(rows)} images; {TITLES[part]})",
             "",
-            "| method | PSNR / SSIM | seconds per image |",
-            "| --- | --- | --- |",
+            "| method | n | PSNR / SSIM | seconds per image | N2V on the same images |",
+            "| --- | --- | --- | --- | --- |",
         ]
-        for m in methods:
-            psnr = np.mean([r[m]["psnr_db"] for r in rows])
-            ssim = np.mean([r[m]["ssim"] for r in rows])
-            secs = np.mean([r[m].get("seconds", 0.0) for r in rows])
-            lines.append(f"| {m} | {psnr:.2f} / {ssim:.3f} | {secs:.1f} |")
+        for method in ours:
+            cells = [r[method] for r in rows]
+            lines.append(_table_row(LABELS.get(method, method), cells, None))
+        for method, label, _ in COMMITTED.get(part, []):
+            pairs = [(theirs[r["image"]][method], r["n2v"]) for r in rows
+                     if method in theirs.get(r["image"], {})]  # fmt: skip
+            if pairs:
+                same = None if len(pairs) == len(rows) else [n2v for _, n2v in pairs]
+                lines.append(_table_row(label + " *", [c for c, _ in pairs], same))
     lines += [
         "",
-        "Training: "
+        "Training (one thread each, two at a time): "
         + "; ".join(
             f"{t['part']}/{t['model']} {t['steps']} steps in {t['seconds'] / 60:.1f} min"
             for t in report["training"]
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+TITLES = {
+    "bsd68": "Gaussian sigma 25; trained on noisy Train400 only, 8 crops of 64x64 per step",
+    "fmd": "real confocal noise; trained on the first raw capture of fields 1-14, no pairs",
+    "structured": "Set12 with row-correlated noise; trained on noisy Train400 only",
+    "single": "Set12 at sigma 25; n2v trained on the one image it denoises",
+}
+
+
+def _table_row(label: str, cells: list[dict], n2v_same: list[dict] | None) -> str:
+    psnr = np.mean([c["psnr_db"] for c in cells])
+    ssim = np.mean([c["ssim"] for c in cells])
+    seconds = [c["seconds"] for c in cells if "seconds" in c]
+    secs = f"{np.mean(seconds):.1f}" if seconds else "–"
+    same = "–"
+    if n2v_same is not None:
+        same = f"{np.mean([c['psnr_db'] for c in n2v_same]):.2f} / "
+        same += f"{np.mean([c['ssim'] for c in n2v_same]):.3f}"
+    return f"| {label} | {len(cells)} | {psnr:.2f} / {ssim:.3f} | {secs} | {same} |"
+
+
+FIGURE = [("bsd68", "test003.png"), ("structured", "05.png"), ("fmd", "19")]
+CROP = 80
+
+
+def figure(report: dict, path: Path) -> None:
+    """Crops (CROP x CROP pixels, centre) of clean / noisy / every model, one row per FIGURE."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    import noise2x
+    from noise2x.methods.bm3d import bm3d_denoise, estimate_sigma
+    from noise2x.metrics import psnr_np
+
+    torch.set_num_threads(1)
+    panels = []
+    for part, name in FIGURE:
+        models = {t["model"]: t["checkpoint"] for t in report["training"] if t["part"] == part}
+        if not models:
+            continue
+        _, clean, noisy = next(i for i in test_inputs(part, None) if i[0] == name)
+        outs = {"clean": clean, "noisy": noisy}
+        for model, checkpoint in models.items():
+            outs[model] = noise2x.denoise(noisy, checkpoint=checkpoint, normalize="none")
+        if part == "structured":
+            outs["bm3d"] = bm3d_denoise(noisy, estimate_sigma(noisy))
+        panels.append((part, name, outs))
+    width = max(len(outs) for _, _, outs in panels)
+    fig, axes = plt.subplots(
+        len(panels), width, figsize=(2.2 * width, 2.4 * len(panels)), squeeze=False
+    )
+    for ax_row, (part, name, outs) in zip(axes, panels, strict=True):
+        clean = outs["clean"]
+        h, w = clean.shape[-2:]
+        top, left = (h - CROP) // 2, (w - CROP) // 2
+        for ax in ax_row:
+            ax.axis("off")
+        for ax, (method, image) in zip(ax_row, outs.items(), strict=False):
+            image = np.clip(image, 0, 1)
+            ax.imshow(image[0, top : top + CROP, left : left + CROP], cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")  # fmt: skip
+            title = LABELS.get(method, method).split(" (")[0]
+            if method != "clean":
+                title += f" {psnr_np(image, clean, 1.0):.2f} dB"
+            ax.set_title(title, fontsize=8)
+        ax_row[0].text(-6, CROP // 2, f"{part}\n{name}", fontsize=8, ha="right", va="center")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -249,10 +399,17 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/bench-blind-spot"))
     parser.add_argument("--out", type=Path, default=RESULTS / "blind_spot.json")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument(
+        "--figure", action="store_true", help="only draw the crops of the trained models"
+    )
     args = parser.parse_args()
-    if args.table_only:
+    if args.table_only or args.figure:
         report = json.loads(args.out.read_text())
-        args.out.with_suffix(".md").write_text(render(report))
+        report["markdown"] = render(report)
+        args.out.write_text(json.dumps(report, indent=1))
+        args.out.with_suffix(".md").write_text(report["markdown"])
+        if args.figure:
+            figure(report, args.out.with_suffix(".png"))
         return
     from noise2x.report.machine import machine
 

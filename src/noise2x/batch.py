@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -299,9 +300,11 @@ def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results
         ) from err
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        with warnings.catch_warnings():  # its HTTP server moves to a free port by itself
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
         client.run(_set_threads, worker_threads(workers))
     elif Path(scheduler).is_file():
