@@ -101,36 +101,44 @@ def test_sigterm_removes_the_temporary_file_as_ctrl_c_does(tmp_path, monkeypatch
 
 
 @pytest.mark.slow
-def test_a_batch_killed_with_sigkill_completes_with_skip_existing(tmp_path):
-    """kill -9 mid-batch, then --skip-existing: every output valid, nothing redone."""
+@pytest.mark.parametrize("setup", [[], ["--workers", "2"]], ids=["one-process", "dask-cluster"])
+def test_a_batch_killed_with_sigkill_completes_with_skip_existing(tmp_path, setup):
+    """kill -9 mid-batch, then --skip-existing: every output valid, nothing redone.
+
+    On a local Dask cluster the whole process group (client, scheduler, nannies, workers) is
+    killed at once, as when a node dies or a job scheduler ends the allocation.
+    """
     import subprocess
     import sys
     import time
 
     inputs, out = tmp_path / "in", tmp_path / "out"
     rng = np.random.default_rng(2)
-    for i in range(6):
+    n = 8
+    for i in range(n):
         write_image(inputs / f"{i}.png", rng.random((1, 160, 160)).astype(np.float32))
     command = [sys.executable, "-m", "noise2x", "denoise", str(inputs), "-o", str(out)]
+    method = ["--method", "bm3d", "--sigma", "25"]
     batch = subprocess.Popen(
-        [*command, "--method", "bm3d", "--sigma", "25"],
+        [*command, *method, *setup],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not list(out.glob("*.png")):
         time.sleep(0.05)
-    batch.kill()  # SIGKILL: no handler runs
+    os.killpg(batch.pid, signal.SIGKILL)  # no handler runs anywhere
     batch.wait()
     finished = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
-    assert 1 <= len(finished) < 6, "the batch was not caught mid-way"
+    assert 1 <= len(finished) < n, "the batch was not caught mid-way"
     for name in finished:  # what is there under a final name is complete
         assert read_image(out / name)[0].shape == (1, 160, 160)
-    result = run("denoise", inputs, "-o", out, "--method", "bm3d", "--sigma", 25, "--skip-existing")
+    result = run("denoise", inputs, "-o", out, *method, "--skip-existing", *setup)
     assert result.exit_code == 0, result.output
     assert f"skipped {len(finished)} input(s)" in result.output
-    assert sorted(p.name for p in out.glob("*.png")) == [f"{i}.png" for i in range(6)]
-    assert all((out / n).stat().st_mtime_ns == t for n, t in finished.items())  # not redone
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i}.png" for i in range(n)]
+    assert all((out / k).stat().st_mtime_ns == t for k, t in finished.items())  # not redone
 
 
 def test_skip_existing_on_a_finished_batch_does_nothing_and_succeeds(tmp_path):
