@@ -1,4 +1,5 @@
-"""Denoising files: one file at a time in this process, or one task per file on a Dask cluster.
+# size: the file-level job, its in-process loop and its Dask scheduling (per file or per frame)
+"""Denoising files: one after another in this process, or as tasks on a Dask cluster.
 
 `denoise_file` is the whole job for one input: read it (a stack frame by frame), check that
 its output can be written, denoise, write atomically (``noise2x.data.atomic``), and score it
@@ -19,6 +20,13 @@ one task per file, its workers run on the clusters microscopy and cryo-EM facili
 and it gathers each task's result or error. Lightning's multi-process prediction applies one
 trained model to a data set and cannot run the per-image methods; Ray would work too but is a
 heavier install that HPC sites rarely provide.
+
+On a cluster the frames of a stack are tasks of their own when each frame is denoised on its
+own (a checkpoint, the prior without adaptation, ZS-N2N, Self2Self, BM3D): a few long movies
+then keep every worker busy. This process writes the frames in order into the stack's
+temporary file as they come back and renames it at the end, so a killed batch leaves no
+half-written stack. Methods that train once on the whole stack (Noise2Void, the prior's
+``adapt``) keep one task per stack, and so does a call with a clean reference.
 
 A task returns its summary row or its error message: every failure, from every worker, ends up
 in the caller's list, and a failed file never stops the others.
@@ -202,6 +210,109 @@ def _task(
         return "error", message if str(path) in message else f"{path}: {message}"
 
 
+def _frames_are_independent(settings: dict) -> bool:
+    """Whether each frame of a stack is denoised on its own with `settings` (no shared state)."""
+    if "checkpoint" in settings:
+        return True
+    from noise2x.methods import METHODS
+
+    name = settings.get("method", "prior")
+    if not isinstance(name, str) or name not in METHODS:
+        return False  # the file's task reports the problem
+    if getattr(METHODS.get(name), "fits_stack", False):
+        return False  # trains once on every frame of the stack
+    return not settings.get("adapt", False)  # the prior adapts once per stack
+
+
+def _stack_plan(path: str, output: str, settings: dict, options: dict) -> tuple | None:
+    """Return (n_frames, frame_shape, meta, target) to run `path` frame by frame, or None.
+
+    None (one task for the file) unless `path` is a readable stack of N > 1 independent
+    frames whose output can be written: anything wrong is left to the file's task to report.
+    """
+    from noise2x.data.io import check_output
+    from noise2x.data.stream import StackReader
+
+    if options["reference"] is not None or not _frames_are_independent(settings):
+        return None
+    target = output_path(Path(output), Path(path), options["output_dtype"])
+    if target.exists() and not options["overwrite"]:
+        return None
+    try:
+        with StackReader(Path(path)) as reader:
+            n_frames, frame_shape, meta = reader.n_frames, reader.frame_shape, reader.meta
+        if n_frames < 2:
+            return None
+        check_output(target, (n_frames, *frame_shape), options["output_dtype"], meta)
+    except (OSError, ValueError, MemoryError):
+        return None
+    return n_frames, frame_shape, meta, target
+
+
+def _frame_task(path: str, index: int, settings: dict) -> tuple[str, object]:
+    """One frame of a stack: ("ok", denoised (C, H, W) float32) or ("error", message)."""
+    try:
+        from noise2x import api
+        from noise2x.data.stream import StackReader
+
+        with StackReader(Path(path)) as reader:
+            frame = reader.read_frame(index)
+        return "ok", api.denoise(frame, **settings)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, MemoryError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        return "error", f"{path}: frame {index}: {message}"
+
+
+class _StackAssembly:
+    """Write the frames of one stack, arriving in any order, in order into its temporary file."""
+
+    def __init__(self, plan: tuple, overwrite: bool, output_dtype: str | None) -> None:
+        from noise2x.data.stream import StackWriter
+
+        n_frames, frame_shape, meta, target = plan
+        self.target, self.n_frames, self.next, self.pending = target, n_frames, 0, {}
+        self.writer = StackWriter(
+            target, meta, n_frames, frame_shape, overwrite=overwrite, dtype=output_dtype
+        )
+        self.writer.__enter__()
+        self.open = True
+
+    def add(self, index: int, frame) -> bool:
+        """Keep frame `index`; write what is now in order; return True once the file is done."""
+        self.pending[index] = frame
+        while self.next in self.pending:
+            self.writer.write(self.pending.pop(self.next))
+            self.next += 1
+        if self.next == self.n_frames:
+            self.open = False
+            self.writer.__exit__(None, None, None)  # renames the temporary file over the target
+            return True
+        return False
+
+    def abort(self, error: BaseException) -> None:
+        """Remove the temporary file; an existing output stays as it was."""
+        self.pending.clear()
+        if self.open:
+            self.open = False
+            self.writer.__exit__(type(error), error, None)
+
+
+def _add_frame(stack: _StackAssembly, path: str, frame: int, outcome: tuple) -> tuple | None:
+    """Give one frame's outcome to its stack: None while frames are missing, else the file's."""
+    status, value = outcome
+    if status != "ok":
+        stack.abort(RuntimeError(value))
+        return outcome
+    try:
+        if not stack.add(frame, value):
+            return None
+    except (OSError, ValueError) as err:  # the writer refused the frame (NaN, disk full, ...)
+        stack.abort(err)
+        message = " ".join(str(err).split()) or type(err).__name__
+        return "error", message if path in message else f"{path}: {message}"
+    return "ok", _summary_row(Path(path), stack.target, None)
+
+
 def _set_threads(threads: int) -> int:
     import torch
 
@@ -290,7 +401,7 @@ def denoise_files(
 
 
 def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results, on_done) -> None:
-    """Submit one task per file to a Dask cluster and gather every result as it completes."""
+    """Submit one task per file, or per frame of a stack (`_stack_plan`), and gather them all."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as err:
@@ -312,22 +423,42 @@ def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results
     else:
         client = Client(scheduler)
     run = uuid.uuid4().hex  # task keys unique to this call: a shared scheduler never mixes runs
+    futures: dict = {}
+    stacks: dict[int, _StackAssembly] = {}
+    paths = dict(jobs)
     try:
-        futures = {
-            client.submit(
-                _task, path, output, settings, options, pure=False, key=f"noise2x-{run}-{i}"
-            ): (i, path)
-            for i, path in jobs
-        }
+        for i, path in jobs:
+            plan = _stack_plan(path, output, settings, options)
+            if plan is None:
+                key = f"noise2x-{run}-{i}"
+                future = client.submit(_task, path, output, settings, options, pure=False, key=key)
+                futures[future] = (i, -1)
+                continue
+            stacks[i] = _StackAssembly(plan, options["overwrite"], options["output_dtype"])
+            for frame in range(plan[0]):
+                key = f"noise2x-{run}-{i}-{frame}"
+                future = client.submit(_frame_task, path, frame, settings, pure=False, key=key)
+                futures[future] = (i, frame)
         for future in as_completed(futures):
-            index, path = futures[future]
+            index, frame = futures[future]
+            path = paths[index]
+            if index in results:
+                continue  # a frame of a stack that already failed
             try:
-                results[index] = future.result()
+                outcome = future.result()
             except Exception as err:  # a worker died or the task could not run: one line
-                results[index] = ("error", f"{path}: the task failed on its worker: {err}")
+                outcome = ("error", f"{path}: the task failed on its worker: {err}")
+            if frame >= 0:
+                outcome = _add_frame(stacks[index], path, frame, outcome)
+                if outcome is None:
+                    continue  # more frames to come
+            results[index] = outcome
             if on_done is not None:
                 on_done(path, *results[index])
     finally:
+        for stack in stacks.values():
+            if stack.open:  # interrupted: no temporary file is left behind
+                stack.abort(KeyboardInterrupt())
         client.close()
         if cluster is not None:
             cluster.close()
