@@ -429,12 +429,16 @@ def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results
     try:
         for i, path in jobs:
             plan = _stack_plan(path, output, settings, options)
+            try:
+                if plan is not None:
+                    stacks[i] = _StackAssembly(plan, options["overwrite"], options["output_dtype"])
+            except (OSError, ValueError):  # e.g. the output appeared meanwhile: the task says so
+                plan = None
             if plan is None:
                 key = f"noise2x-{run}-{i}"
                 future = client.submit(_task, path, output, settings, options, pure=False, key=key)
                 futures[future] = (i, -1)
                 continue
-            stacks[i] = _StackAssembly(plan, options["overwrite"], options["output_dtype"])
             for frame in range(plan[0]):
                 key = f"noise2x-{run}-{i}-{frame}"
                 future = client.submit(_frame_task, path, frame, settings, pure=False, key=key)
