@@ -60,6 +60,7 @@ from noise2x.methods.base import (
 )
 from noise2x.nets.base import init_weights
 from noise2x.nets.self2self_unet import Self2SelfUNet
+from noise2x.train.loop import optimise
 
 Precision = Literal["auto", "fp32", "bf16"]
 #: Keep masks: callable (image (B, C, H, W), generator) -> keep mask (B, 1 or C, H, W) in {0, 1}.
@@ -441,11 +442,10 @@ class Self2Self(SingleImageMethod):
             else None
         )
         alive = None if dead is None else (~dead).float()
-        losses = torch.empty(cfg.steps)
         psnr_history: list[tuple[int, float]] = []
         ref = reference.to(dev, torch.float32) if reference is not None else None
-        autocast = self._autocast(dev)
-        for step in range(cfg.steps):
+
+        def sample(step: int) -> tuple[Tensor, Tensor, Tensor | None]:
             code = self._draw_flip(generator)
             window = self._draw_crop(image.shape[-2:], generator)
             noisy = _flip(image[window], code)
@@ -455,21 +455,26 @@ class Self2Self(SingleImageMethod):
                 flipped_alive = _flip(alive[window], code)
                 weight = (1.0 - keep) * flipped_alive
                 keep = keep * flipped_alive
-            with autocast:
-                loss = self2self_loss(net, noisy, keep, weight, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            losses[step] = loss.detach()
-            done = step + 1
+            return noisy, keep, weight
+
+        def after_step(done: int, loss: Tensor) -> None:
             if ref is not None and (done % log_every == 0 or done == cfg.steps):
                 out = self._finish(net, image, dead, generator)
                 psnr_history.append((done, psnr_db(out, ref)))
             if progress is not None and (done % 10 == 0 or done == cfg.steps):
                 progress(done, cfg.steps)
-        return net, generator, losses.tolist(), psnr_history
+
+        losses = optimise(
+            net,
+            sample,
+            lambda net, batch: self2self_loss(net, *batch, generator),
+            optimizer,
+            scheduler,
+            cfg.steps,
+            self._autocast(dev),
+            after_step,
+        )
+        return net, generator, losses, psnr_history
 
     def _ensemble(
         self,

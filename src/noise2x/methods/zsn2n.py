@@ -54,6 +54,7 @@ from noise2x.methods.base import (
 from noise2x.nets.base import init_weights
 from noise2x.nets.zsn2n_cnn import ZSN2NNet
 from noise2x.ops.downsamplers import DOWNSAMPLERS, PairDownsampler, pair_downsample
+from noise2x.train.loop import optimise
 
 Precision = Literal["auto", "fp32", "bf16"]
 
@@ -303,31 +304,31 @@ class ZeroShotNoise2Noise(SingleImageMethod):
             net = net.to(memory_format=torch.channels_last)
             train_image = train_image.contiguous(memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        scheduler = self._scheduler(optimizer)
-        losses = torch.empty(cfg.steps)
         psnr_history: list[tuple[int, float]] = []
         ref = reference.to(dev, torch.float32) if reference is not None else None
-        autocast = self._autocast(dev)
-        for step in range(cfg.steps):
-            split = downsampler.draw(train_image, generator)  # fresh draw, same for y and g(y)
-            with autocast:
-                loss = zsn2n_loss(net, train_image, split)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses[step] = loss.detach()
-            done = step + 1
+
+        def after_step(done: int, loss: Tensor) -> None:
             if done % log_every == 0 or done == cfg.steps:
                 if ref is not None:
                     psnr_history.append((done, psnr_db(self.denoise(net, image), ref)))
                 if progress is not None:
                     progress(done, cfg.steps)
+
+        losses = optimise(
+            net,
+            lambda step: downsampler.draw(train_image, generator),  # fresh draw, same for y, g(y)
+            lambda net, split: zsn2n_loss(net, train_image, split),
+            optimizer,
+            self._scheduler(optimizer),
+            cfg.steps,
+            self._autocast(dev),
+            after_step,
+        )
         denoised = self.denoise(net, image).to(noisy.device)
         return FitResult(
             denoised=denoised,
             net=net,
-            loss_history=losses.tolist(),
+            loss_history=losses,
             psnr_history=psnr_history,
             seconds=time.perf_counter() - start,
         )

@@ -1,19 +1,25 @@
-"""The guarded optimisation loop of per-image training (fine-tuning, test-time adaptation).
+"""The one optimisation loop of per-image training, plain or guarded.
 
-A pretrained net is adapted to one image (or one pair) by a few hundred Adam steps, and must
-never come out worse than it went in. The guard: a random set of square tiles of the image is
+`optimise` is the loop every single-image method runs (Zero-Shot Noise2Noise, Self2Self and
+its dead-line variant, Noise2Void on one image through `guarded_optimise`, the prior's
+test-time adaptation, ``noise2x finetune``): draw a batch, compute the loss under the method's
+precision policy (bf16 autocast where the CPU runs it natively, ``noise2x.device.use_bf16``),
+one optimizer and scheduler step, record the loss, call back; the methods differ only in what
+they draw, their loss and what they do between steps.
+
+`guarded_optimise` adds the guard for a pretrained net adapted to one image (or one pair),
+which must never come out worse than it went in: a random set of square tiles of the image is
 held out of training (`holdout_tiles`, `allowed_starts`); a loss on those tiles, which the
 training cannot fit, is measured before the first step and every ``eval_every`` steps; the
 weights with the lowest held-out loss are kept, training stops after ``patience`` evaluations
 without improvement, and when nothing beats the starting weights they are returned unchanged.
-
-Used by ``noise2x.train.finetune`` (symmetric Noise2Noise loss on one pair) and by
-``noise2x.methods.prior`` (a single-image self-supervised loss on one image). The measurements
-behind the recipe (Adam with a linear warm-up to a small rate) are in ``finetune``'s docstring.
+The measurements behind its recipe (Adam with a linear warm-up to a small rate) are in
+``noise2x.train.finetune``'s docstring.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +27,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["MAX_HOLDOUT_TILES", "allowed_starts", "copy_state", "guarded_optimise", "holdout_tiles"]
+__all__ = [
+    "MAX_HOLDOUT_TILES",
+    "allowed_starts",
+    "copy_state",
+    "guarded_optimise",
+    "holdout_tiles",
+    "optimise",
+]
 
 MAX_HOLDOUT_TILES = 64
 """Most held-out tiles (their loss is measured at every evaluation)."""
@@ -119,6 +132,75 @@ def copy_state(net: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
+def optimise(
+    net: nn.Module,
+    sample: Callable[[int], Any],
+    loss_fn: Callable[[nn.Module, Any], Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    steps: int,
+    autocast: contextlib.AbstractContextManager | None = None,
+    after_step: Callable[[int, Tensor], bool | None] | None = None,
+) -> list[float]:
+    """Run `steps` optimizer steps on ``loss_fn(net, sample(step))``; return the losses.
+
+    Each step: draw the batch (outside `autocast`, so random draws never depend on the
+    precision), compute the loss inside `autocast`, zero the gradients, backpropagate, step the
+    optimizer and then the scheduler, record the loss, and call ``after_step(done, loss)``
+    (done = steps run so far, loss the step's scalar tensor); a true return ends the run.
+
+    Parameters
+    ----------
+    net : nn.Module
+        Trained in place; its mode (train/eval) is left as the caller set it.
+    sample : callable (step) -> batch
+        Draws the batch of step ``step`` (0-based).
+    loss_fn : callable (net, batch) -> Tensor
+        A scalar loss.
+    optimizer : torch.optim.Optimizer
+        Over `net`'s parameters.
+    scheduler : LRScheduler or None
+        Stepped after every optimizer step.
+    steps : int
+        Most steps (>= 1).
+    autocast : context manager or None
+        Entered around the loss (e.g. ``torch.autocast("cpu", torch.bfloat16)``); None: fp32.
+    after_step : callable (done, loss) -> bool or None, optional
+        Logging, progress, evaluation; returning True stops after this step.
+
+    Returns
+    -------
+    list of float
+        The loss of every step run (length `steps` unless `after_step` stopped it).
+
+    Examples
+    --------
+    >>> net = nn.Linear(1, 1)
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> x = torch.ones(4, 1)
+    >>> losses = optimise(net, lambda step: x, lambda n, b: (n(b) - 2).pow(2).mean(), opt, None, 20)
+    >>> len(losses), losses[-1] < losses[0]
+    (20, True)
+    """
+    losses = torch.empty(steps)
+    context = autocast if autocast is not None else contextlib.nullcontext()
+    done = 0
+    for step in range(steps):
+        batch = sample(step)
+        with context:
+            loss = loss_fn(net, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses[step] = loss.detach()
+        done = step + 1
+        if after_step is not None and after_step(done, loss):
+            break
+    return losses[:done].tolist()
+
+
 def guarded_optimise(
     net: nn.Module,
     sample: Callable[[], Any],
@@ -171,7 +253,7 @@ def guarded_optimise(
         ``steps`` (steps run).
     """
     history = [(0, evaluate())]
-    best_loss, best_step, best_state = history[0][1], 0, copy_state(net)
+    best = {"loss": history[0][1], "step": 0, "state": copy_state(net), "stale": 0}
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-8)
     warm_steps = max(1, round(warmup * steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -179,29 +261,35 @@ def guarded_optimise(
     )
     device_type = next(net.parameters()).device.type
     train_history: list[float] = []
-    stale, step = 0, 0
-    for step in range(1, steps + 1):
-        batch = sample()
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-            loss = loss_fn(net, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+
+    def after_step(step: int, loss: Tensor) -> bool:
         train_history.append(loss.item())
         if not math.isfinite(train_history[-1]):
             history.append((step, math.inf))  # diverged: the guard keeps the best so far
-            break
+            return True
         if step % eval_every == 0 or step == steps:
             history.append((step, evaluate()))
-            if history[-1][1] < best_loss:
-                best_loss, best_step, best_state, stale = history[-1][1], step, copy_state(net), 0
+            if history[-1][1] < best["loss"]:
+                best.update(loss=history[-1][1], step=step, state=copy_state(net), stale=0)
             else:
-                stale += 1
-                if patience is not None and stale >= patience:
-                    break
+                best["stale"] += 1
+                if patience is not None and best["stale"] >= patience:
+                    return True
         if progress is not None:
             progress(step, steps)
+        return False
+
+    optimise(
+        net,
+        lambda step: sample(),
+        loss_fn,
+        optimizer,
+        scheduler,
+        steps,
+        torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16),
+        after_step,
+    )
+    best_state, best_step, step = best["state"], best["step"], len(train_history)
     net.load_state_dict(best_state)
     return {
         "holdout_history": history,
