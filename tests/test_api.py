@@ -138,3 +138,67 @@ def test_restore_lines_rejects_a_mask_of_another_size():
         ValueError, match=r"the mask is \(8, 8\) but the image's H, W is \(12, 12\)"
     ):
         noise2x.restore_lines(np.zeros((12, 12), np.float32), mask=np.ones((8, 8), bool))
+
+
+def _scene_pair(seed=0, shape=(64, 64)):
+    """A smooth uint8 scene and two independent noisy uint8 views of it."""
+    y, x = np.mgrid[: shape[0], : shape[1]] / 8.0
+    clean = 0.5 + 0.3 * np.sin(x) * np.cos(y)
+    rng = np.random.default_rng(seed)
+    views = [np.clip(clean + 0.1 * rng.standard_normal(shape), 0, 1) for _ in range(2)]
+    return [np.round(v * 255).astype(np.uint8) for v in (clean, *views)]
+
+
+def test_finetune_returns_both_images_in_their_dtype_and_what_the_cli_writes(
+    tmp_path, trained_checkpoint
+):
+    """noise2x.finetune is what `noise2x finetune` runs: the CLI writes the API's arrays."""
+    from typer.testing import CliRunner
+
+    from noise2x.cli import app
+    from noise2x.data.io import read_image, write_image
+
+    clean, a, b = _scene_pair()
+    tuned = noise2x.finetune(a, b, trained_checkpoint, steps=4, device="cpu", compare=True)
+    for out in (tuned.denoised_a, tuned.denoised_b, tuned.pretrained_a, tuned.pretrained_b):
+        assert out.shape == (64, 64) and out.dtype == np.uint8
+    assert tuned.result.steps <= 4 and tuned.denoiser.channels == 1
+    assert tuned.pretrained is not tuned.denoiser
+    write_image(tmp_path / "a.png", a[None])
+    write_image(tmp_path / "b.png", b[None])
+    result = CliRunner().invoke(
+        app,
+        ["finetune", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--checkpoint",
+         str(trained_checkpoint), "-o", str(tmp_path / "out"), "--steps", "4", "--device", "cpu"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written, _ = read_image(tmp_path / "out" / "a.png")
+    assert np.array_equal(np.round(written[0] * 255).astype(np.uint8), tuned.denoised_a)
+
+
+def test_finetune_refuses_identical_or_mismatched_images(trained_checkpoint):
+    _, a, b = _scene_pair()
+    with pytest.raises(ValueError, match="identical"):
+        noise2x.finetune(a, a, trained_checkpoint, steps=1, device="cpu")
+    with pytest.raises(ValueError, match="same size"):
+        noise2x.finetune(a, b[:32], trained_checkpoint, steps=1, device="cpu")
+    with pytest.raises(ValueError, match="channel"):
+        noise2x.finetune(np.stack([a] * 3), np.stack([b] * 3), trained_checkpoint, steps=1)
+
+
+def test_evaluate_scores_like_scikit_image_with_the_dtype_range():
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    clean, noisy, _ = _scene_pair()
+    scores = noise2x.evaluate(noisy, clean)
+    assert scores["psnr_db"] == pytest.approx(
+        peak_signal_noise_ratio(clean, noisy, data_range=255), abs=1e-9
+    )
+    assert scores["ssim"] == pytest.approx(
+        structural_similarity(clean, noisy, data_range=255, gaussian_weights=True, sigma=1.5,
+                              use_sample_covariance=False), abs=1e-6,
+    )  # fmt: skip
+    stack = noise2x.evaluate(np.stack([noisy, clean])[:, None], np.stack([clean, clean])[:, None])
+    assert stack["psnr_db"] == float("inf")  # the mean over frames, one of them perfect
+    with pytest.raises(ValueError, match="differs"):
+        noise2x.evaluate(noisy, clean[:8])

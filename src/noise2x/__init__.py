@@ -10,8 +10,19 @@ Examples
 (16, 16)
 """
 
-from noise2x.api import build_method, denoise, list_methods, restore_lines
+from noise2x.api import build_method, denoise, evaluate, list_methods, restore_lines
+from noise2x.batch import denoise_files
+from noise2x.pair import finetune
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "build_method", "denoise", "list_methods", "restore_lines"]
+__all__ = [
+    "__version__",
+    "build_method",
+    "denoise",
+    "denoise_files",
+    "evaluate",
+    "finetune",
+    "list_methods",
+    "restore_lines",
+]

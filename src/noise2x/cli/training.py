@@ -161,13 +161,10 @@ def finetune_cmd(
     OUTDIR/<name of B> (format and dtype of the inputs; <stem>_a and <stem>_b when both have
     one name) and OUTDIR/finetuned.ckpt (for `noise2x denoise --checkpoint`).
     """
-    import numpy as np
-    import torch
-
     from noise2x import api
     from noise2x.data.io import write_image
-    from noise2x.data.scale import scale_for
-    from noise2x.train.finetune import finetune, save_finetuned_checkpoint
+    from noise2x.pair import finetune
+    from noise2x.train.finetune import save_finetuned_checkpoint
 
     _check_device(device)
     if not (lr > 0 and math.isfinite(lr)):
@@ -185,30 +182,30 @@ def finetune_cmd(
         _usage_error(_message(err))
     images, metas = _finetune_read_pair([noisy_a, noisy_b], denoiser.channels, reference)
     targets = _finetune_targets(output, noisy_a, noisy_b, overwrite)
-    scale = scale_for(np.stack(images), "auto")  # one map for both images
-    pair = [torch.from_numpy(scale.forward(image)) for image in images]
     try:
         with _progress() as progress:
             task = progress.add_task("fine-tuning", total=steps)
-            result = finetune(
+            tuned = finetune(
+                *images,
                 denoiser,
-                *pair,
                 steps=steps,
                 lr=lr,
                 holdout=holdout,
                 seed=seed,
+                compare=reference is not None,
                 progress=lambda done, total: progress.update(task, completed=done),
             )
-        for target, noisy, meta in zip(targets[:2], pair, metas, strict=True):
-            denoised = _finetune_apply(result.denoiser(denoiser), noisy)
-            write_image(target, scale.inverse(denoised), like=meta, overwrite=overwrite)
-        save_finetuned_checkpoint(targets[2], denoiser, result, overwrite, source=checkpoint)
+        for target, denoised, meta in zip(
+            targets[:2], (tuned.denoised_a, tuned.denoised_b), metas, strict=True
+        ):
+            write_image(target, denoised, like=meta, overwrite=overwrite)
+        save_finetuned_checkpoint(targets[2], denoiser, tuned.result, overwrite, source=checkpoint)
     except FILE_ERRORS as err:
         _print_error(_message(err))
         raise typer.Exit(1) from None
-    _finetune_report(result, targets)
+    _finetune_report(tuned.result, targets)
     if reference is not None:
-        pretrained = [scale.inverse(_finetune_apply(denoiser, noisy)) for noisy in pair]
+        pretrained = [tuned.pretrained_a, tuned.pretrained_b]
         _finetune_scores(reference, [noisy_a, noisy_b], pretrained, targets[:2], metas)
 
 
@@ -278,23 +275,6 @@ def _finetune_targets(output: Path, path_a: Path, path_b: Path, overwrite: bool)
             _print_error(f"{target}: output exists; use --overwrite to replace it")
         raise typer.Exit(1)
     return targets
-
-
-def _finetune_apply(denoiser, noisy):
-    """Denoise one (C, H, W) tensor on the working scale, tile by tile; (C, H, W) in [0, 1]."""
-    import torch
-
-    from noise2x.ops.tiling import denoise_tiled
-
-    x = noisy[None].to(next(denoiser.net.parameters()).device)
-    with torch.inference_mode():
-        out = denoise_tiled(
-            denoiser,
-            x,
-            multiple=denoiser.size_multiple,
-            bytes_per_pixel=denoiser.bytes_per_pixel,
-        )
-    return out[0].float().clamp(0.0, 1.0).cpu().numpy()  # as `noise2x denoise --checkpoint`
 
 
 def _finetune_report(result, targets: list[Path]) -> None:
