@@ -223,10 +223,13 @@ COMMITTED = {  # part: [(method, label, file)] read from benchmarks/results on i
         ("n2n", "N2N (real capture pairs)", "real_fmd.json"),
         ("zsn2n", "ZS-N2N (2000 steps)", "real_fmd.json"),
         ("bm3d", "BM3D (sigma estimated)", "real_fmd.json"),
+        ("prior", "shipped prior (default of noise2x denoise)", "prior.json"),
+        ("prior_adapt", "shipped prior + adapt", "prior.json"),
     ],
     "single": [
         ("zsn2n", "ZS-N2N (2000 steps)", "zsn2n.json"),
         ("self2self", "Self2Self (1000 steps, 32 passes)", "self2self.json"),
+        ("prior", "shipped prior (default of noise2x denoise)", "prior.json"),
     ],
 }
 
@@ -261,6 +264,11 @@ def committed(part: str) -> dict[str, dict[str, dict]]:
             for row in report["rows"]:
                 if (row["dataset"], row["noise"], row["method"]) == ("Set12", "gauss25", "noise2x"):
                     out.setdefault(row["image"], {})[method] = _cell(row)
+        elif file == "prior.json":
+            wanted = ("FMD", "real") if part == "fmd" else ("Set12", "gauss25")
+            for row in report["rows"]:
+                if (row["set"], row["noise"]) == wanted and method in row["methods"]:
+                    out.setdefault(row["image"], {})[method] = _cell(row["methods"][method])
         elif file == "self2self.json":
             for row in report["rows"]:
                 if (row["noise"], row["method"]) == ("gauss25", "self2self"):
@@ -287,22 +295,22 @@ def render(report: dict) -> str:
             continue
         ours = [k for k in rows[0] if isinstance(rows[0][k], dict)]
         theirs = committed(part)
-        lines += [
-            "",
-            f"**{part}** ({len(rows)} images; {TITLES[part]})",
-            "",
-            "| method | n | PSNR / SSIM | seconds per image | N2V on the same images |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for method in ours:
-            cells = [r[method] for r in rows]
-            lines.append(_table_row(LABELS.get(method, method), cells, None))
+        table = [_table_row(LABELS.get(m, m), [r[m] for r in rows], None) for m in ours]
+        partial = False
         for method, label, _ in COMMITTED.get(part, []):
             pairs = [(theirs[r["image"]][method], r["n2v"]) for r in rows
                      if method in theirs.get(r["image"], {})]  # fmt: skip
             if pairs:
                 same = None if len(pairs) == len(rows) else [n2v for _, n2v in pairs]
-                lines.append(_table_row(label + " *", [c for c, _ in pairs], same))
+                partial = partial or same is not None
+                table.append(_table_row(label + " *", [c for c, _ in pairs], same))
+        header = "| method | n | PSNR / SSIM | seconds per image |"
+        if partial:
+            header += " N2V on the same images |"
+        else:
+            table = [row.rsplit(" |", 2)[0] + " |" for row in table]
+        lines += ["", f"**{part}** ({len(rows)} images; {TITLES[part]})", "", header,
+                  "| --- " * header.count(" | ") + "| --- |", *table]  # fmt: skip
     lines += [
         "",
         "Training (one thread each, two at a time): "
