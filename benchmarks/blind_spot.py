@@ -311,6 +311,8 @@ def render(report: dict) -> str:
             table = [row.rsplit(" |", 2)[0] + " |" for row in table]
         lines += ["", f"**{part}** ({len(rows)} images; {TITLES[part]})", "", header,
                   "| --- " * header.count(" | ") + "| --- |", *table]  # fmt: skip
+    if report.get("note"):
+        lines += ["", report["note"]]
     lines += [
         "",
         "Training (one thread each, two at a time): "

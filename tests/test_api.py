@@ -164,8 +164,8 @@ def test_finetune_returns_both_images_in_their_dtype_and_what_the_cli_writes(
         assert out.shape == (64, 64) and out.dtype == np.uint8
     assert tuned.result.steps <= 4 and tuned.denoiser.channels == 1
     assert tuned.pretrained is not tuned.denoiser
-    write_image(tmp_path / "a.png", a[None])
-    write_image(tmp_path / "b.png", b[None])
+    write_image(tmp_path / "a.png", (a[None] / 255).astype(np.float32))  # saved as uint8 a
+    write_image(tmp_path / "b.png", (b[None] / 255).astype(np.float32))
     result = CliRunner().invoke(
         app,
         ["finetune", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--checkpoint",

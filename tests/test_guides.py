@@ -4,9 +4,9 @@ Each guide runs in a fresh working directory that holds small files with the nam
 uses (``cells.tif``, ``movies/``, ``raw/<field>/``, ...). Its ``bash`` blocks run in order,
 in-process: ``noise2x`` lines through the CLI (``<run>`` is the run the guide trained last;
 ``noise2x train`` gets a 2-step budget on 32x32 crops of a width-8 net appended, nothing else
-changed), its ``python`` blocks with ``noisy`` and ``paths`` defined. A ``--scheduler`` file is
-served by an in-process Dask cluster. Lines for other programs (``dask``, ``sbatch``) are
-documentation of the cluster side and are not run.
+changed; single-image trainings get ``--steps 20``), its ``python`` blocks with ``noisy`` and
+``paths`` defined. A ``--scheduler`` file is served by an in-process Dask cluster. Lines for
+other programs (``dask``, ``sbatch``) document the cluster side and are not run.
 """
 
 from __future__ import annotations
@@ -120,6 +120,10 @@ def command_args(line: str, root: Path) -> list[str]:
         if arg.startswith("/data/"):
             arg = str(root / arg.lstrip("/"))
         out.append(os.path.expanduser(arg))
+    if out[0] == "restore-lines" or (
+        out[0] == "denoise" and ("--adapt" in out or {"zsn2n", "self2self", "n2v"} & set(out))
+    ):
+        out += ["--steps", "20"]  # the method's own training, shortened like the trainings
     if out[0] == "train" and "--resume" not in out:
         out = [a for a in out if a.split("=", 1)[0] not in FAST_TRAIN]
         out += [f"{key}={value}" for key, value in FAST_TRAIN.items()]
