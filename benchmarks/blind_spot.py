@@ -430,10 +430,11 @@ def main() -> None:
     done = {r["part"] for r in report["rows"]}
     ctx = mp.get_context("spawn")
     for part in args.parts:
-        if part in done:
+        if part in done and part != "single":
             continue
-        if part == "single":
-            names = [name for name, _, _ in test_inputs("single", args.limit)]
+        if part == "single":  # one job per image: a rerun with a larger --limit adds the rest
+            have = {r["image"] for r in report["rows"] if r["part"] == "single"}
+            names = [n for n, _, _ in test_inputs("single", args.limit) if n not in have]
             with ctx.Pool(args.workers) as pool:
                 report["rows"] += pool.map(single_job, [(n, args.single_steps, 0) for n in names])
         else:
