@@ -314,8 +314,6 @@ def _denoise_with_checkpoint(
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Apply a trained net to each frame of `stack` (N, C, H, W), tile by tile."""
-    from noise2x.ops.tiling import denoise_tiled
-
     denoiser = load_checkpoint(checkpoint, device)
     if stack.shape[1] != denoiser.channels:
         raise ValueError(
@@ -324,19 +322,9 @@ def _denoise_with_checkpoint(
         )
     scale = scale_for(stack, normalize)
     frames = []
-    target = next(denoiser.net.parameters()).device
     for i, frame in enumerate(scale.forward(stack)):
-        x = torch.from_numpy(np.ascontiguousarray(frame))[None].to(target)
-        with torch.inference_mode():
-            out = denoise_tiled(
-                denoiser,
-                x,
-                tile=tile,
-                overlap=overlap,
-                multiple=denoiser.size_multiple,
-                bytes_per_pixel=denoiser.bytes_per_pixel,
-            )
-        frames.append(out[0].float().clamp(0.0, 1.0).cpu().numpy())  # as zsn2n's clip=True
+        x = torch.from_numpy(np.ascontiguousarray(frame))
+        frames.append(denoiser.denoise_frame(x, tile, overlap).numpy())
         if progress is not None:
             progress(i + 1, len(stack))
     return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)

@@ -460,9 +460,8 @@ def _run_on_cluster(jobs, output, settings, options, workers, scheduler, results
             if on_done is not None:
                 on_done(path, *results[index])
     finally:
-        for stack in stacks.values():
-            if stack.open:  # interrupted: no temporary file is left behind
-                stack.abort(KeyboardInterrupt())
+        for stack in stacks.values():  # interrupted: no temporary file is left behind
+            stack.abort(KeyboardInterrupt())  # (a no-op for the stacks already done)
         client.close()
         if cluster is not None:
             cluster.close()

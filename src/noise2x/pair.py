@@ -4,7 +4,8 @@
 images are brought to the [0, 1] working scale by one map (``noise2x.data.scale``, so that
 they stay comparable), the model is fine-tuned with the symmetric Noise2Noise loss under the
 held-out-tile guard of ``noise2x.train.finetune``, and both images are denoised by the result
-(tile by tile, as ``noise2x denoise --checkpoint`` does) and returned in the inputs' dtype.
+(``Denoiser.denoise_frame``: tile by tile, as ``noise2x denoise --checkpoint`` does) and
+returned in the inputs' dtype.
 """
 
 from __future__ import annotations
@@ -44,23 +45,6 @@ class FinetunedPair:
     result: Any
     denoiser: Any
     pretrained: Any
-
-
-def apply_denoiser(denoiser, noisy) -> np.ndarray:
-    """Denoise one (C, H, W) float tensor in [0, 1] tile by tile; (C, H, W) float32 in [0, 1].
-
-    As ``noise2x denoise --checkpoint`` does: tiles sized to the free memory, output clipped.
-    """
-    import torch
-
-    from noise2x.ops.tiling import denoise_tiled
-
-    x = noisy[None].to(next(denoiser.net.parameters()).device)
-    with torch.inference_mode():
-        out = denoise_tiled(
-            denoiser, x, multiple=denoiser.size_multiple, bytes_per_pixel=denoiser.bytes_per_pixel
-        )
-    return out[0].float().clamp(0.0, 1.0).cpu().numpy()
 
 
 def finetune(
@@ -159,7 +143,7 @@ def finetune(
     denoiser = result.denoiser(pretrained)
 
     def run(model) -> list[np.ndarray]:
-        outs = scale.inverse(np.stack([apply_denoiser(model, x) for x in pair]))
+        outs = scale.inverse(np.stack([model.denoise_frame(x).numpy() for x in pair]))
         return [out[0] if grey else out for out in outs]
 
     denoised = run(denoiser)

@@ -49,6 +49,43 @@ class Denoiser:
         """Denoise (B, C, H, W) float32 images on the net's device; same shape."""
         return self.method.denoise(self.net, noisy)
 
+    def denoise_frame(
+        self, frame: torch.Tensor, tile: int | None = None, overlap: int | None = None
+    ) -> torch.Tensor:
+        """Denoise one frame tile by tile, as ``noise2x denoise --checkpoint`` does.
+
+        Parameters
+        ----------
+        frame : Tensor, shape (C, H, W), float32, on the [0, 1] working scale
+            Any device; moved to the net's.
+        tile, overlap : int or None
+            Tile side and overlap in pixels (``noise2x.ops.tiling.denoise_tiled``); None
+            sizes the tiles to the free memory with the net's `bytes_per_pixel`.
+
+        Returns
+        -------
+        Tensor, shape (C, H, W), float32 in [0, 1], on the CPU
+            Clipped to [0, 1], as the single-image methods' ``clip=True``.
+
+        Raises
+        ------
+        ValueError
+            If `tile`/`overlap` are invalid for the net's `size_multiple`.
+        """
+        from noise2x.ops.tiling import denoise_tiled
+
+        x = frame[None].to(next(self.net.parameters()).device)
+        with torch.inference_mode():
+            out = denoise_tiled(
+                self,
+                x,
+                tile=tile,
+                overlap=overlap,
+                multiple=self.size_multiple,
+                bytes_per_pixel=self.bytes_per_pixel,
+            )
+        return out[0].float().clamp(0.0, 1.0).cpu()
+
 
 def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoiser:
     """Rebuild the net saved in a ``noise2x train`` checkpoint.
