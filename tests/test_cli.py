@@ -690,10 +690,19 @@ def test_list_shows_each_single_image_method_setting_with_its_default():
     result = run("list")
     assert result.exit_code == 0
     assert (
-        "    ensemble = 2  # Flips / rotations averaged at inference (self-ensemble)."
+        "    method.ensemble = 2  # Flips / rotations averaged at inference (self-ensemble)."
         in result.stdout
     )
-    assert "    steps = 2000" in result.stdout  # zsn2n's default
+    assert "    method.steps = 2000" in result.stdout  # zsn2n's default
+
+
+def test_list_shows_the_settings_of_every_training_component():
+    result = run("list")
+    assert result.exit_code == 0
+    assert "  net=unet_n2n\n    net.width = 48  # Encoder channels" in result.stdout
+    assert "    loss.lam = 0.1  # Weight of the perceptual term" in result.stdout
+    assert "    noise.fraction = (required)  # Fraction of the lines" in result.stdout
+    assert "    method.gamma = 2.0" in result.stdout  # ne2ne, a dataset method
 
 
 @pytest.mark.parametrize("method", ["n2n", "ne2ne"])

@@ -10,6 +10,59 @@ from noise2x.noise import NOISES, build_noise
 TRAINABLE = [name for name in METHODS.names() if METHODS.get(name).trainable]
 
 
+def _registries():
+    from noise2x.losses import LOSSES
+    from noise2x.train.config import CONTEXT
+
+    return {"method": METHODS, "net": NETS, "loss": LOSSES, "noise": NOISES}, CONTEXT
+
+
+@pytest.mark.parametrize("group", ["method", "net", "loss", "noise"])
+def test_every_registered_component_has_a_yaml_and_builds_from_it(group, vgg_file):
+    """One build path: ``REGISTRY.build(node, **context)`` on each packaged ``conf/`` YAML.
+
+    A run supplies the context (a net's channels; a dataset method's loss and step count);
+    the perceptual losses read the VGG-16 weights the test makes.
+    """
+    from importlib import resources
+
+    import yaml
+
+    registries, context = _registries()
+    registry = registries[group]
+    folder = resources.files("noise2x") / "conf" / group
+    files = {p.name.removesuffix(".yaml"): p for p in folder.iterdir() if p.name.endswith(".yaml")}
+    assert sorted(files) == registry.names()
+    supplied = {"channels": 1, "loss": None, "total_steps": 10}
+    for name, path in files.items():
+        node = yaml.safe_load(path.read_text())
+        assert node["name"] == name, path
+        kwargs = {key: supplied[key] for key in context[group]}
+        if group == "method" and registry.get(name).single_image:
+            kwargs = {}  # single-image methods fit their own net: no loss, no step count
+        if "vgg_weights" in node:
+            node["vgg_weights"] = str(vgg_file)
+        built = registry.build(node, **kwargs)
+        documented = [s.name for s in registry.settings(name, context[group]) if not s.doc]
+        assert documented == [], f"{group} {name}: settings without documentation"
+        assert built is not None
+
+
+@pytest.mark.parametrize("group", ["method", "net", "loss", "noise"])
+def test_build_names_an_unknown_setting_and_suggests_the_closest(group):
+    from noise2x.registry import SettingError
+
+    registries, context = _registries()
+    registry = registries[group]
+    name = registry.names()[0]
+    settings = [s.name for s in registry.settings(name, context[group])]
+    if not settings:
+        pytest.skip(f"{group} {name} has no settings")
+    typo = settings[0] + "x"
+    with pytest.raises(SettingError, match=f"'{typo}'.*Did you mean '{settings[0]}'"):
+        registry.check({"name": name, typo: 1}, context[group])
+
+
 def test_only_the_classical_filter_is_not_trainable():
     assert sorted(set(METHODS.names()) - set(TRAINABLE)) == ["bm3d"]
 

@@ -64,7 +64,6 @@ def test_every_module_over_400_lines_says_why_at_its_top():
     long = [
         str(path.relative_to(SRC.parent))
         for path in sorted(SRC.rglob("*.py"))
-        if len(path.read_text().splitlines()) > 400
-        and not path.read_text().startswith("# size: ")
+        if len(path.read_text().splitlines()) > 400 and not path.read_text().startswith("# size: ")
     ]
     assert long == []

@@ -45,7 +45,7 @@ def build_method(method: str = "prior", **params):
     TypeError, ValueError
         If a parameter is unknown or invalid (the message names it).
     """
-    return METHODS.get(method)(**params)
+    return METHODS.build({"name": method, **params})
 
 
 def _to_stack(array: np.ndarray, channel_axis: int) -> np.ndarray:

@@ -135,24 +135,34 @@ def demo(
 @app.command("list")
 def list_cmd() -> None:
     """List the registered methods, networks, noise models, pair downsamplers and shipped models."""
+    from noise2x.losses import LOSSES
     from noise2x.methods import METHODS
     from noise2x.nets import NETS
     from noise2x.noise import NOISES
     from noise2x.ops.downsamplers import DOWNSAMPLERS
+    from noise2x.train.config import CONTEXT
     from noise2x.weights import shipped_models
 
-    registries = (("methods", METHODS), ("nets", NETS), ("noise", NOISES))
+    registries = (("methods", METHODS), ("nets", NETS), ("losses", LOSSES), ("noise", NOISES))
     for title, registry in (*registries, ("downsamplers", DOWNSAMPLERS)):
         _print_plain(f"{title}: {', '.join(registry.names())}")
-    from noise2x.methods.settings import describe_settings
 
+    def settings(group: str, registry, names: list[str], context=()) -> None:
+        for name in names:
+            _print_plain(f"  {group}={name}")
+            for s in registry.settings(name, context):
+                default = "(required)" if s.required else repr(s.default)
+                line = f"    {group}.{s.name} = {default}"
+                _print_plain(f"{line}  # {s.doc}" if s.doc else line)
+
+    single = [n for n in METHODS.names() if callable(getattr(METHODS.get(n), "fit", None))]
     _print_plain("settings of the single-image methods (noise2x denoise method.KEY=VALUE):")
-    for name in METHODS.names():
-        if not callable(getattr(METHODS.get(name), "fit", None)):
-            continue
-        _print_plain(f"  {name}")
-        for key, default, doc in describe_settings(name):
-            _print_plain(f"    {key} = {default!r}  # {doc}" if doc else f"    {key} = {default!r}")
+    settings("method", METHODS, single)
+    _print_plain("settings of a training run (noise2x train GROUP=NAME GROUP.KEY=VALUE):")
+    dataset = [n for n in METHODS.names() if not METHODS.get(n).single_image]
+    settings("method", METHODS, [n for n in dataset if METHODS.get(n).trainable])
+    for group, registry in (("net", NETS), ("loss", LOSSES), ("noise", NOISES)):
+        settings(group, registry, registry.names(), CONTEXT[group])
     _print_plain("shipped models (noise2x denoise's default, method prior):")
     for model in shipped_models():
         kind = "grey" if model["channels"] == 1 else "colour"

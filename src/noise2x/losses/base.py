@@ -13,8 +13,6 @@ both forward passes of the net; it says so with ``needs_net = True``.
 
 from __future__ import annotations
 
-import difflib
-import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -133,32 +131,9 @@ def build_loss(name: str, **params: Any) -> Loss:
     >>> build_loss("l1", lam=0.1)
     Traceback (most recent call last):
         ...
-    ValueError: loss 'l1' does not accept parameter 'lam'; accepted: (none).
+    noise2x.registry.SettingError: loss 'l1' does not accept parameter 'lam'; accepted: (none).
     """
-    cls = LOSSES.get(name)
-    signature = inspect.signature(cls)
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    parameters = {k: p for k, p in signature.parameters.items() if p.kind not in variadic}
-    accepted = list(parameters)
-    for key in params:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"loss {name!r} does not accept parameter {key!r}; "
-                f"accepted: {', '.join(accepted) or '(none)'}.{hint}"
-            )
-    missing = [
-        key
-        for key, parameter in parameters.items()
-        if parameter.default is inspect.Parameter.empty and key not in params
-    ]
-    if missing:
-        raise ValueError(
-            f"loss {name!r} needs parameter(s) {', '.join(missing)}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-    return cls(**params)
+    return LOSSES.build({"name": name, **params})
 
 
 def check_same_shape(prediction: Tensor, target: Tensor, who: str) -> None:

@@ -11,14 +11,13 @@ documentation (units included), for ``noise2x list``.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import re
-import types
 import typing
 from typing import Any
 
 from noise2x.methods.base import METHODS
+from noise2x.registry import accepts, type_name
 
 __all__ = ["OVERRIDE", "describe_settings", "parse_overrides"]
 
@@ -37,21 +36,6 @@ def _parse_value(text: str) -> Any:
     if isinstance(value, str) and re.fullmatch(r"[-+]?\d*\.?\d+[eE][-+]?\d+", value):
         return float(value)  # YAML 1.1 reads 1e-4 as a string
     return value
-
-
-def _allowed(hint: Any) -> tuple[type, ...]:
-    """Return the runtime types a field annotated `hint` accepts (int is accepted for float)."""
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return tuple(t for arg in typing.get_args(hint) for t in _allowed(arg))
-    if hint is type(None):
-        return (type(None),)
-    if hint is float:
-        return (float, int)
-    return (hint,) if isinstance(hint, type) else (object,)
-
-
-def _type_name(hint: Any) -> str:
-    return " or ".join(t.__name__ if t is not type(None) else "null" for t in _allowed(hint))
 
 
 def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict[str, Any]]:
@@ -93,9 +77,8 @@ def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict
             method = value
         else:
             settings[key.split(".", 1)[1]] = value
-    config = METHODS.get(method).Config
-    hints = typing.get_type_hints(config)
-    fields = [f.name for f in dataclasses.fields(config)]
+    known = {s.name: s for s in METHODS.settings(method)}
+    fields = list(known)
     typed = {}
     for key, text in settings.items():
         if key not in fields:
@@ -106,9 +89,8 @@ def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict
                 f"method.{key}: {method} has no setting {key!r}{hint} (settings: {known})"
             )
         value = _parse_value(text)
-        allowed = _allowed(hints[key])
-        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise ValueError(f"method.{key}={text}: expected {_type_name(hints[key])}")
+        if not accepts(value, known[key].hint):
+            raise ValueError(f"method.{key}={text}: expected {type_name(known[key].hint)}")
         typed[key] = value
     return method, typed
 
@@ -125,24 +107,4 @@ def describe_settings(method: str) -> list[tuple[str, Any, str]]:
     KeyError
         If the method is not registered.
     """
-    config = METHODS.get(method).Config
-    docs: dict[str, str] = {}
-    lines = (config.__doc__ or "").splitlines()
-    for i, line in enumerate(lines):
-        match = re.match(r"^\s{4}([a-z_][a-z0-9_, ]*) : .*$", line)
-        if not match:
-            continue
-        text = []
-        for follow in lines[i + 1 :]:  # the description: the lines indented under the field
-            if not follow.startswith(" " * 8) or not follow.strip():
-                break
-            text.append(follow.strip())
-        for name in match.group(1).split(", "):
-            docs[name] = " ".join(text)
-    rows = []
-    for field in dataclasses.fields(config):
-        default = field.default
-        if default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
-            default = field.default_factory()
-        rows.append((field.name, default, docs.get(field.name, "")))
-    return rows
+    return [(s.name, s.default, s.doc) for s in METHODS.settings(method)]

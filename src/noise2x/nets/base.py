@@ -85,7 +85,7 @@ def build_net(name: str, channels: int, seed: int | None = None, **params) -> nn
     >>> build_net("unet_n2n", 1, seed=0, width=8)(torch.rand(1, 1, 8, 8)).shape
     torch.Size([1, 1, 8, 8])
     """
-    net = NETS.get(name)(channels=channels, **params)
+    net = NETS.build({"name": name, **params}, channels=channels)
     if seed is not None:
         init_weights(net, torch.Generator().manual_seed(seed))
     return net

@@ -11,7 +11,6 @@ only clamps input values that were already out of range.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import numbers
@@ -192,28 +191,7 @@ def build_noise(name: str, **params: Any) -> NoiseModel:
     >>> build_noise("gaussian", sigma=25)
     GaussianNoise(sigma=25.0, clip=False)
     """
-    cls = NOISES.get(name)
-    signature = inspect.signature(cls)
-    accepted = list(signature.parameters)
-    for key in params:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
-                f"noise {name!r} does not accept parameter {key!r}; "
-                f"accepted: {', '.join(accepted)}.{hint}"
-            )
-    missing = [
-        key
-        for key, parameter in signature.parameters.items()
-        if parameter.default is inspect.Parameter.empty and key not in params
-    ]
-    if missing:
-        raise ValueError(
-            f"noise {name!r} needs parameter(s) {', '.join(missing)}; "
-            f"accepted: {', '.join(accepted)}"
-        )
-    return cls(**params)
+    return NOISES.build({"name": name, **params})
 
 
 def add_noise(clean: Tensor, name: str, seed: int = 0, **params: Any) -> Tensor:

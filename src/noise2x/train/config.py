@@ -16,15 +16,11 @@ Hydra and OmegaConf are imported here only; ``import noise2x`` does not load the
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import difflib
-import inspect
-import types
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 #: Config groups, each a folder of YAML files in ``noise2x/conf``.
@@ -406,7 +402,7 @@ def _fixed_schema(fixed: dict) -> type:
     )
 
 
-def _registered(group: str, name: str) -> Any:
+def _registry(group: str) -> Any:
     if group == "method":
         from noise2x.methods import METHODS as registry
     elif group == "net":
@@ -417,89 +413,61 @@ def _registered(group: str, name: str) -> Any:
         from noise2x.noise import NOISES as registry
     else:
         raise ConfigError(f"{group!r} is not a named group")
+    return registry
+
+
+def _registered(group: str, name: str) -> Any:
     try:
-        return registry.get(name)
+        return _registry(group).get(name)
     except KeyError as err:
         raise ConfigError(f"config key '{group}.name': {err.args[0]}") from None
 
 
+#: What a run supplies to each named group's constructor besides the node's settings.
+CONTEXT = {"method": ("loss", "total_steps"), "net": ("channels",), "loss": (), "noise": ()}
+
+
 def _check_named(group: str, node: dict) -> dict:
-    """Check a ``{name, **params}`` node against the registered class's constructor."""
+    """Check a ``{name, **settings}`` node against the registered component's settings.
+
+    The settings are those `noise2x.registry.Registry.settings` lists (a method's ``Config``
+    fields, else the constructor's parameters); method and noise nodes are also built once so
+    that their own range checks run (a method through its ``Config``; nets and losses are
+    built by the run: a net allocates its weights).
+    """
+    from noise2x.registry import accepts, type_name
+
     if not isinstance(node, dict) or "name" not in node:
         raise ConfigError(f"config node {group!r} needs a 'name' key")
-    cls = _registered(group, node["name"])
-    if group == "method":  # a method's own parameters are the fields of its Config dataclass
-        target = cls.Config
-    else:
-        target = cls
-    signature = inspect.signature(target)
-    hints = typing.get_type_hints(target.__init__) if group != "method" else {}
-    if group == "method":
-        hints = typing.get_type_hints(target)
+    _registered(group, node["name"])
+    registry = _registry(group)
+    settings = {s.name: s for s in registry.settings(node["name"], CONTEXT[group])}
     params = {k: v for k, v in node.items() if k != "name"}
-    accepted = [k for k in signature.parameters if k != "channels"]
     for key, value in params.items():
-        if key not in accepted:
+        if key not in settings:
             raise ConfigError(
                 f"unknown config key '{group}.{key}' for {group} {node['name']!r}"
-                f"{_suggest(key, accepted).replace(chr(39), chr(39) + group + '.', 1)} "
-                f"(accepted: {', '.join(accepted) or 'none'})"
+                f"{_suggest(key, settings).replace(chr(39), chr(39) + group + '.', 1)} "
+                f"(accepted: {', '.join(settings) or 'none'})"
             )
-        if key in hints and not _is_instance(value, hints[key]):
+        if not accepts(value, settings[key].hint):
             raise ConfigError(
-                f"config key '{group}.{key}' must be {_type_name(hints[key])}, "
+                f"config key '{group}.{key}' must be {type_name(settings[key].hint)}, "
                 f"got {value!r} ({type(value).__name__})"
             )
-    _check_values(group, node["name"], target, params)
+    if group in ("method", "noise"):
+        try:  # a method's checks live in its Config: building that allocates nothing
+            if group == "method":
+                registry.get(node["name"]).Config(**params)
+            else:
+                registry.build(node)
+        except (ValueError, TypeError) as err:
+            text = str(err)
+            keys = [k for k in params if k in text] or ["name"]
+            raise ConfigError(
+                f"config key '{group}.{keys[0]}' ({group} {node['name']!r}): {text}"
+            ) from None
     return dict(node)
-
-
-def _check_values(group: str, name: str, target: Any, params: dict) -> None:
-    """Build a method's Config or a noise model to check value ranges; name the key on error."""
-    if group not in ("method", "noise"):
-        return  # nets and losses are built by the run (a net allocates its weights)
-    try:
-        target(**params)
-    except (ValueError, TypeError) as err:
-        text = str(err)
-        keys = [k for k in params if k in text] or ["name"]
-        raise ConfigError(f"config key '{group}.{keys[0]}' ({group} {name!r}): {text}") from None
-
-
-def _is_instance(value: Any, hint: Any) -> bool:
-    """Is `value` (from YAML) acceptable for the annotation `hint`? Numbers may widen."""
-    if hint is Any:
-        return True
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_is_instance(value, h) for h in typing.get_args(hint))
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is Path:
-        return isinstance(value, str | Path)
-    sequences = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
-    if origin in sequences or hint in (list, tuple):
-        if not isinstance(value, list | tuple):
-            return False
-        args = typing.get_args(hint)
-        if not args:
-            return True
-        if len(args) == 1 or (len(args) == 2 and args[1] is Ellipsis):
-            return all(_is_instance(v, args[0]) for v in value)
-        return len(value) == len(args) and all(map(_is_instance, value, args))
-    if origin is not None:
-        return isinstance(value, origin)
-    return isinstance(value, hint) if isinstance(hint, type) else True
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
 def _check_ranges(cfg: dict) -> None:

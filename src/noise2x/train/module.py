@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from noise2x.losses import build_loss
+from noise2x.losses import LOSSES
 from noise2x.methods import METHODS, Batch
 from noise2x.metrics import psnr, ssim
 from noise2x.nets import build_net
@@ -66,15 +66,12 @@ def build_dataset_method(cfg: dict):
     ValueError
         If the method works on single images (``zsn2n``): those need no training run.
     """
-    method_cls = METHODS.get(cfg["method"]["name"])
-    if method_cls.single_image:
+    if METHODS.get(cfg["method"]["name"]).single_image:
         raise ValueError(
             f"method {cfg['method']['name']!r} denoises single images: use `noise2x denoise`"
         )
-    loss_params = {k: v for k, v in cfg["loss"].items() if k != "name"}
-    loss = build_loss(cfg["loss"]["name"], **loss_params)
-    method_params = {k: v for k, v in cfg["method"].items() if k != "name"}  # e.g. ne2ne's gamma
-    return method_cls(loss=loss, total_steps=cfg["trainer"]["max_steps"], **method_params)
+    loss = LOSSES.build(cfg["loss"])
+    return METHODS.build(cfg["method"], loss=loss, total_steps=cfg["trainer"]["max_steps"])
 
 
 class DenoiserModule(pl.LightningModule):
@@ -101,8 +98,7 @@ class DenoiserModule(pl.LightningModule):
         channels = config["data"]["channels"]
         if channels not in (1, 3):
             raise ValueError(f"config data.channels must be 1 or 3, got {channels!r}")
-        net_params = {k: v for k, v in config["net"].items() if k != "name"}
-        self.net = build_net(config["net"]["name"], channels, seed=config["seed"], **net_params)
+        self.net = build_net(**config["net"], channels=channels, seed=config["seed"])
         self.method = build_dataset_method(config)
         if hasattr(self.method.loss, "parameters"):  # the VGG of a perceptual loss is frozen
             self.method.loss.requires_grad_(False)

@@ -99,7 +99,7 @@ class PairDownsampler:
         return self.sampler(noisy, generator)
 
 
-DOWNSAMPLERS: Registry[PairDownsampler] = Registry("downsampler")
+DOWNSAMPLERS: Registry[PairDownsampler] = Registry("downsampler", factory=False)
 
 
 def register_downsampler(
