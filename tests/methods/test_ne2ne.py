@@ -9,14 +9,13 @@ from torch import nn
 
 from noise2x.data.pairs import PairingError
 from noise2x.methods import METHODS, Batch, Neighbor2Neighbor
-from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
+from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms, neighbor_validation_pair
 from noise2x.ops.downsamplers import DOWNSAMPLERS
 from noise2x.train.config import ConfigError, compose_config
 from noise2x.train.datamodule_single import (
     NoisyImageDataset,
     build_datasets,
     check_data,
-    neighbor_validation_pair,
 )
 
 

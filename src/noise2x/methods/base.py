@@ -61,6 +61,22 @@ class Method(Protocol):
         ...
 
 
+class SingleViewMethod(Method, Protocol):
+    """A method that trains on single noisy views (``needs_target = False``: ne2ne, n2v).
+
+    ``data=noisy_folder`` without clean images validates such a method on what the method
+    says: ``validation_pair(noisy, seed)`` turns a held-out noisy image (C, H, W) into an
+    (input, reference) pair, seeded; ``val/psnr_db`` is the PSNR of f(input) against it.
+    """
+
+    needs_target: ClassVar[bool]
+
+    @staticmethod
+    def validation_pair(noisy: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+        """Return (input, reference) tensors to validate f on, from one held-out noisy image."""
+        ...
+
+
 # --- shared by the single-image methods (ZS-N2N, Self2Self, dead lines) -----------------------
 @dataclass
 class FitResult:

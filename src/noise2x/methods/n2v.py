@@ -44,6 +44,7 @@ from torch import Tensor, nn
 from noise2x.device import resolve_device
 from noise2x.losses.base import Loss
 from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
+from noise2x.methods.ne2ne import neighbor_validation_pair
 from noise2x.ops.blind_spot import REPLACEMENTS, mask_blind_spots, masked_mse
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
@@ -173,6 +174,9 @@ class Noise2Void(SingleImageMethod):
     trainable: ClassVar[bool] = True
     needs_target: ClassVar[bool] = False  # reads batch.noisy only (data=noisy_folder works)
     patch_multiple: ClassVar[int] = 1
+    # Held-out noisy image -> (g1(y), g2(y)) of Neighbor2Neighbor's sub-sampler: a full-image
+    # PSNR of f(y) against y would reward copying y; the neighbour pair ranks any denoiser.
+    validation_pair = staticmethod(neighbor_validation_pair)
     loss_names: ClassVar[tuple[str, ...]] = ("l2",)
     fits_stack: ClassVar[bool] = True  # `fit` trains once on every frame of a stack
     Config: ClassVar[type] = N2VConfig

@@ -53,7 +53,13 @@ from noise2x.losses.base import Loss, build_loss
 from noise2x.methods.base import METHODS, Batch
 from noise2x.ops.downsamplers import DOWNSAMPLERS, Split
 
-__all__ = ["Ne2NeConfig", "Neighbor2Neighbor", "ne2ne_gamma", "ne2ne_terms"]
+__all__ = [
+    "Ne2NeConfig",
+    "Neighbor2Neighbor",
+    "ne2ne_gamma",
+    "ne2ne_terms",
+    "neighbor_validation_pair",
+]
 
 
 def ne2ne_terms(
@@ -172,6 +178,44 @@ def ne2ne_gamma(step: int, total_steps: int | None, gamma: float = 2.0) -> float
     return float(gamma) * min(1.0, (step + 1) / total_steps)
 
 
+def neighbor_validation_pair(noisy: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+    """Split a held-out noisy image into (g1(y), g2(y)) with one seeded sub-sampler draw.
+
+    The image is first cropped to even height and width (its last row or column dropped), then
+    split by Neighbor2Neighbor's random neighbour sub-sampler (``random_neighbor``) drawn from a
+    generator seeded by `seed`: the same seed gives the same pair.
+
+    Parameters
+    ----------
+    noisy : Tensor, shape (C, H, W), float32, H and W >= 2
+        One noisy image.
+    seed : int
+        Seeds the draw.
+
+    Returns
+    -------
+    first, second : Tensor, shape (C, H // 2, W // 2), float32
+        Two different pixels of every 2x2 cell: independent pixel-wise noise.
+
+    Raises
+    ------
+    ValueError
+        If `noisy` is not 3-D or smaller than 2x2; the message quotes the shape.
+
+    Examples
+    --------
+    >>> first, second = neighbor_validation_pair(torch.rand(1, 5, 6), seed=0)
+    >>> first.shape, bool((first != second).all())
+    (torch.Size([1, 2, 3]), True)
+    """
+    if noisy.ndim != 3 or min(noisy.shape[-2:]) < 2:
+        raise ValueError(f"need a (C, H, W) image of at least 2x2, got {tuple(noisy.shape)}")
+    h, w = noisy.shape[-2] // 2 * 2, noisy.shape[-1] // 2 * 2
+    generator = torch.Generator().manual_seed(seed)
+    first, second = DOWNSAMPLERS.get("random_neighbor")(noisy[None, :, :h, :w], generator)
+    return first[0], second[0]
+
+
 @dataclass
 class Ne2NeConfig:
     """Settings of Neighbor2Neighbor (the schema of ``conf/method/ne2ne.yaml``).
@@ -228,6 +272,8 @@ class Neighbor2Neighbor:
     patch_multiple: ClassVar[int] = 2  # training crops are split into 2x2 cells
     loss_names: ClassVar[tuple[str, ...]] = ("l2",)  # its two terms are squared errors
     Config: ClassVar[type] = Ne2NeConfig
+    # held-out noisy image -> (g1(y), g2(y)): its reconstruction term is what it validates on
+    validation_pair = staticmethod(neighbor_validation_pair)
 
     def __init__(
         self,

@@ -19,12 +19,14 @@ Validation uses the last ``data.val_count`` images (natural name order), never t
 - with ``data.val_clean=DIR`` (a folder of clean images with the same file stems, e.g. for
   noisy images written by ``noise2x add-noise``), ``val/psnr_db`` is the usual PSNR of f(y)
   against the clean image (mapped to [0, 1] with the noisy image's map);
-- without it, ``val/psnr_db`` is the PSNR of f(g1(y)) against g2(y), where (g1, g2) is one
-  fixed draw (seed ``data.val_seed`` + image index) of Neighbor2Neighbor's random neighbour
-  sub-sampler of the held-out image y (cropped to even height and width): the method's
-  reconstruction term on held-out data, in dB. Its target is noisy, so it is lower than a clean
-  PSNR would be; since the noise of g2(y) is independent of g1(y),
-  E|f(g1(y)) - g2(y)|^2 = E|f(g1(y)) - g2(x)|^2 + noise variance, and it ranks models (and picks
+- without it, the method says what to validate on (its ``validation_pair`` hook, seeded by
+  ``data.val_seed`` + image index). Neighbor2Neighbor and Noise2Void both give (g1(y), g2(y)),
+  one fixed draw of Neighbor2Neighbor's random neighbour sub-sampler of the held-out image y
+  (cropped to even height and width), and ``val/psnr_db`` is the PSNR of f(g1(y)) against
+  g2(y): Neighbor2Neighbor's reconstruction term on held-out data, in dB. Its target is
+  noisy, so it is lower than a clean PSNR would be; since the noise of g2(y) is independent
+  of g1(y), E|f(g1(y)) - g2(y)|^2 = E|f(g1(y)) - g2(x)|^2 + noise variance, and it ranks
+  models (and picks
   ``best.ckpt``) by their error against g2(x), the clean neighbour sub-image, which differs from
   g1(x) by up to one pixel's shift: a ranking signal, not an estimate of the clean PSNR.
 
@@ -37,7 +39,7 @@ CVPR 2021, arXiv:2101.02824.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +59,6 @@ __all__ = [
     "check_data",
     "check_method",
     "list_noisy_images",
-    "neighbor_validation_pair",
 ]
 
 #: One noisy image: its file and the frame of it (0 for a single image).
@@ -163,7 +164,8 @@ def check_method(method: str) -> None:
     Raises
     ------
     ConfigError
-        For a method that needs a second view or a clean target (``n2n``), or that is unknown.
+        For a method that needs a second view or a clean target (``n2n``), that is unknown,
+        or that has no ``validation_pair`` hook.
     """
     from noise2x.methods import METHODS
 
@@ -176,6 +178,11 @@ def check_method(method: str) -> None:
             f"data=noisy_folder gives single noisy images (no second view), but method "
             f"{method!r} needs a target: use method=ne2ne, or paired data (data=pairs, frames "
             "or captures)"
+        )
+    if not callable(getattr(cls, "validation_pair", None)):
+        raise ConfigError(
+            f"method {method!r} has no validation_pair hook (see noise2x.methods.base."
+            "SingleViewMethod): data=noisy_folder cannot validate it without clean images"
         )
 
 
@@ -232,46 +239,6 @@ def _read_frames(paths: Sequence[Path], channels: int) -> dict[Path, np.ndarray]
         array = array if array.ndim == 4 else array[None]
         frames[path] = convert_channels(array.astype(np.float32, copy=False), channels)
     return frames
-
-
-def neighbor_validation_pair(noisy: Tensor, seed: int) -> tuple[Tensor, Tensor]:
-    """Split a held-out noisy image into (g1(y), g2(y)) with one seeded sub-sampler draw.
-
-    The image is first cropped to even height and width (its last row or column dropped), then
-    split by Neighbor2Neighbor's random neighbour sub-sampler (``random_neighbor``) drawn from a
-    generator seeded by `seed`: the same seed gives the same pair.
-
-    Parameters
-    ----------
-    noisy : Tensor, shape (C, H, W), float32, H and W >= 2
-        One noisy image.
-    seed : int
-        Seeds the draw.
-
-    Returns
-    -------
-    first, second : Tensor, shape (C, H // 2, W // 2), float32
-        Two different pixels of every 2x2 cell: independent pixel-wise noise.
-
-    Raises
-    ------
-    ValueError
-        If `noisy` is not 3-D or smaller than 2x2; the message quotes the shape.
-
-    Examples
-    --------
-    >>> first, second = neighbor_validation_pair(torch.rand(1, 5, 6), seed=0)
-    >>> first.shape, bool((first != second).all())
-    (torch.Size([1, 2, 3]), True)
-    """
-    from noise2x.ops.downsamplers import DOWNSAMPLERS
-
-    if noisy.ndim != 3 or min(noisy.shape[-2:]) < 2:
-        raise ValueError(f"need a (C, H, W) image of at least 2x2, got {tuple(noisy.shape)}")
-    h, w = noisy.shape[-2] // 2 * 2, noisy.shape[-1] // 2 * 2
-    generator = torch.Generator().manual_seed(seed)
-    first, second = DOWNSAMPLERS.get("random_neighbor")(noisy[None, :, :h, :w], generator)
-    return first[0], second[0]
 
 
 class NoisyImageDataset(Dataset):
@@ -346,7 +313,10 @@ class NoisyImageDataset(Dataset):
 
 
 def build_datasets(
-    data: dict, channels: int, seed: int = 0
+    data: dict,
+    channels: int,
+    seed: int = 0,
+    validation_pair: Callable[[Tensor, int], tuple[Tensor, Tensor]] | None = None,
 ) -> tuple[NoisyImageDataset, list[tuple[Tensor, Tensor]]]:
     """Read a ``data=noisy_folder`` node into a training set and validation pairs.
 
@@ -358,6 +328,10 @@ def build_datasets(
         Images are converted to this many channels.
     seed : int
         Seeds the training samples.
+    validation_pair : callable (noisy (C, H, W), seed) -> (input, reference), or None
+        The method's hook that turns a held-out noisy image into a pair to validate on when
+        there is no clean image (``Method.validation_pair``); None: Neighbor2Neighbor's
+        (`noise2x.methods.ne2ne.neighbor_validation_pair`).
 
     Returns
     -------
@@ -365,7 +339,7 @@ def build_datasets(
         Gives (noisy, NaN, NaN) crops, (C, P, P) float32 each.
     val_pairs : list of (Tensor, Tensor), each (C, h, w) float32
         (input, reference) of each held-out image: (y, clean) with ``data.val_clean``, else
-        (g1(y), g2(y)) from `neighbor_validation_pair` with seed ``data.val_seed + i``.
+        ``validation_pair(y, data.val_seed + i)``.
 
     Raises
     ------
@@ -377,6 +351,8 @@ def build_datasets(
     """
     from noise2x.data.scale import scale_for
 
+    if validation_pair is None:
+        from noise2x.methods.ne2ne import neighbor_validation_pair as validation_pair
     if not data["root"]:
         raise ValueError("data=noisy_folder needs data.root: set data.root=DIR (noisy images)")
     train_refs, val_refs = _split(list_noisy_images(data["root"]), data)
@@ -405,7 +381,7 @@ def build_datasets(
     for i, ref in enumerate(val_refs):
         noisy, scale = load(ref)
         if not clean_files:
-            val.append(neighbor_validation_pair(noisy, data["val_seed"] + i))
+            val.append(validation_pair(noisy, data["val_seed"] + i))
             continue
         clean_path = clean_files[ref[0]]
         stack = clean_frames[clean_path]
@@ -440,4 +416,9 @@ class NoisyFolderDataModule(SyntheticDataModule):
         method = self.config["method"]["name"]
         channels = check_data(data, method) if data["channels"] is None else data["channels"]
         check_method(method)
-        self.train_set, self.val_set = build_datasets(data, channels, seed=self.config["seed"])
+        from noise2x.methods import METHODS
+
+        pair = METHODS.get(method).validation_pair
+        self.train_set, self.val_set = build_datasets(
+            data, channels, seed=self.config["seed"], validation_pair=pair
+        )
