@@ -39,19 +39,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
 from noise2x.device import resolve_device
-from noise2x.methods.base import METHODS, Batch, FitResult
+from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod
 from noise2x.methods.self2self import (
     Self2Self,
     Self2SelfConfig,
-    _flip,
     bernoulli_mask,
+    flip,
     self2self_loss,
 )
 from noise2x.nets.base import init_weights
@@ -187,8 +187,12 @@ class RestoreLinesConfig(Self2SelfConfig):
 
 
 @METHODS.register("restore_lines")
-class RestoreLines(Self2Self):
+class RestoreLines(SingleImageMethod):
     """Fill dead rows/columns of one image from its own content (line-masked Self2Self).
+
+    Composes a `Self2Self` (``self.engine``, built from the Self2Self fields of the config)
+    and gives it what differs: the line masks (`draw_keep`), the interpolation-residual net,
+    the dead pixels that are never seen nor scored, and how the result is assembled.
 
     Parameters
     ----------
@@ -216,12 +220,15 @@ class RestoreLines(Self2Self):
     """
 
     name: ClassVar[str] = "restore_lines"
+    single_image: ClassVar[bool] = True
+    trainable: ClassVar[bool] = True
     Config: ClassVar[type] = RestoreLinesConfig
 
     def __init__(self, config: RestoreLinesConfig | None = None, **overrides) -> None:
         super().__init__(config, **overrides)
+        shared = {f.name: getattr(self.config, f.name) for f in fields(Self2SelfConfig)}
+        self.engine = Self2Self(Self2SelfConfig(**shared))
         self._axis = "both" if self.config.axis == "auto" else self.config.axis
-        self._testing = False
 
     @property
     def _denoise_by_net(self) -> bool:
@@ -231,7 +238,7 @@ class RestoreLines(Self2Self):
         """Return the Self2Self U-Net, wrapped as an interpolation residual with ``residual``."""
         cfg = self.config
         if not cfg.residual:
-            return super().default_net(channels)
+            return self.engine.default_net(channels)
         unet = Self2SelfUNet(channels, cfg.width, cfg.dropout, sigmoid=False)
         init_weights(unet, torch.Generator().manual_seed(cfg.seed))
         last = unet.decoder[-1]
@@ -239,15 +246,17 @@ class RestoreLines(Self2Self):
         nn.init.zeros_(last.bias)
         return InterpolationResidual(unet, self._axis)
 
-    def draw_keep(self, noisy: Tensor, generator: torch.Generator | None) -> Tensor:
+    def draw_keep(
+        self, noisy: Tensor, generator: torch.Generator | None, testing: bool = False
+    ) -> Tensor:
         """Return a keep mask for `noisy` (B, C, H, W): lines of the current orientation.
 
         Shape (B, 1, H, W), values in {0, 1}; times a Bernoulli pixel mask (B, C, H, W) with
-        ``denoise=True, denoiser="self2self"``. In test passes ``test_line_fraction``
-        replaces ``line_fraction``.
+        ``denoise=True, denoiser="self2self"``. In test passes (`testing`)
+        ``test_line_fraction`` replaces ``line_fraction``.
         """
         fraction = self.config.line_fraction
-        if self._testing and self.config.test_line_fraction is not None:
+        if testing and self.config.test_line_fraction is not None:
             fraction = self.config.test_line_fraction
         keep = line_mask(tuple(noisy.shape), fraction, self._axis, generator, noisy.device)
         if self._denoise_by_net:  # also Self2Self's pixel masks, to denoise from every side
@@ -260,9 +269,9 @@ class RestoreLines(Self2Self):
         Dead lines (:func:`detect_dead_lines` on each image) are hidden from the input and
         left out of the loss; `step` is unused.
         """
-        generator = self._generator(batch.noisy.device)
-        code = self._draw_flip(generator)
-        noisy = _flip(batch.noisy, code)
+        generator = self.engine.generator(batch.noisy.device)
+        code = self.engine.draw_flip(generator)
+        noisy = flip(batch.noisy, code)
         alive = torch.stack(
             [(~detect_dead_lines(image, self.config.axis).mask)[None] for image in noisy]
         ).float()
@@ -271,7 +280,7 @@ class RestoreLines(Self2Self):
 
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
         """Fill the detected dead lines of each image of `noisy` (B, C, H, W) with `net`."""
-        generator = self._generator(noisy.device)
+        generator = self.engine.generator(noisy.device)
         out = []
         for image in noisy:
             dead = detect_dead_lines(image, self.config.axis).mask[None, None]
@@ -318,7 +327,7 @@ class RestoreLines(Self2Self):
             If `noisy` is not (1, C, H, W) with H, W >= 2 or contains NaN/Inf, `reference`
             or `dead` has the wrong shape, or every pixel is dead.
         """
-        self._check_input(noisy, reference)
+        self.engine.check_input(noisy, reference, who=self.name)
         start = time.perf_counter()
         found = detect_dead_lines(noisy, self.config.axis) if dead is None else None
         if dead is None:
@@ -345,8 +354,15 @@ class RestoreLines(Self2Self):
         dev = resolve_device(device)
         image = noisy.to(dev, torch.float32)
         dead4 = dead.to(dev)[None, None]
-        net, generator, losses, psnr_history = self._train(
-            image, dead4, reference, dev, progress, log_every
+        net, generator, losses, psnr_history = self.engine.train_net(
+            image,
+            net=self.default_net(image.shape[1]),
+            draw_keep=self.draw_keep,
+            dead=dead4,
+            reference=reference,
+            progress=progress,
+            log_every=log_every,
+            finish=lambda net, generator: self._finish(net, image, dead4, generator),
         )
         return FitResult(
             denoised=self._finish(net, image, dead4, generator).to(noisy.device),
@@ -364,11 +380,13 @@ class RestoreLines(Self2Self):
             dead = torch.zeros((1, 1, *image.shape[-2:]), dtype=torch.bool, device=image.device)
         if not bool(dead.any()) and not self.config.denoise:
             return image.clone()
-        self._testing = True
-        try:
-            mean, hidden_sum, hidden_count = self._ensemble(net, image, generator, (~dead).float())
-        finally:
-            self._testing = False
+        mean, hidden_sum, hidden_count = self.engine.ensemble(
+            net,
+            image,
+            generator,
+            (~dead).float(),
+            draw_keep=lambda batch, generator: self.draw_keep(batch, generator, testing=True),
+        )
         predicted = torch.where(hidden_count > 0, hidden_sum / hidden_count.clamp_min(1), mean)
         if self.config.clip:
             predicted = predicted.clamp(0.0, 1.0)

@@ -250,7 +250,7 @@ class Self2SelfConfig:
         return replace(base, **overrides)
 
 
-def _flip(x: Tensor, code: int) -> Tensor:
+def flip(x: Tensor, code: int) -> Tensor:
     """Flip (B, C, H, W) by `code`: bit 0 left-right, bit 1 up-down (its own inverse)."""
     dims = [d for bit, d in ((1, -1), (2, -2)) if code & bit]
     return x.flip(dims) if dims else x
@@ -307,9 +307,9 @@ class Self2Self(SingleImageMethod):
         `step` is unused; masks, flips and dropout draw from the method's generator (seeded
         by ``config.seed`` when the method is built).
         """
-        generator = self._generator(batch.noisy.device)
-        code = self._draw_flip(generator)
-        noisy = _flip(batch.noisy, code)
+        generator = self.generator(batch.noisy.device)
+        code = self.draw_flip(generator)
+        noisy = flip(batch.noisy, code)
         return self2self_loss(net, noisy, self.draw_keep(noisy, generator), generator=generator)
 
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
@@ -317,8 +317,8 @@ class Self2Self(SingleImageMethod):
 
         Dropout stays on (the net is put in training mode for the passes and restored after).
         """
-        generator = self._generator(noisy.device)
-        out = torch.cat([self._ensemble(net, image[None], generator)[0] for image in noisy])
+        generator = self.generator(noisy.device)
+        out = torch.cat([self.ensemble(net, image[None], generator)[0] for image in noisy])
         return out.clamp(0.0, 1.0) if self.config.clip else out
 
     # --- fitting one image ---------------------------------------------------------------------
@@ -357,14 +357,14 @@ class Self2Self(SingleImageMethod):
             If `noisy` is not (1, C, H, W) with H, W >= 2, contains NaN/Inf, or `reference`
             has another shape.
         """
-        self._check_input(noisy, reference)
+        self.check_input(noisy, reference)
         start = time.perf_counter()
         dev = resolve_device(device)
         image = noisy.to(dev, torch.float32)
-        net, generator, losses, psnr_history = self._train(
-            image, None, reference, dev, progress, log_every
+        net, generator, losses, psnr_history = self.train_net(
+            image, reference=reference, progress=progress, log_every=log_every
         )
-        denoised = self._finish(net, image, None, generator)
+        denoised = self._finish(net, image, generator)
         if is_collapsed(denoised, image):
             # The sigmoid output saturated (dark, low-noise images at lr 1e-3): one retry at
             # a tenth of the rate, said out loud; a second collapse is an error.
@@ -376,10 +376,10 @@ class Self2Self(SingleImageMethod):
                 stacklevel=2,
             )
             again = type(self)(retry)
-            net, generator, losses, psnr_history = again._train(
-                image, None, reference, dev, progress, log_every
+            net, generator, losses, psnr_history = again.train_net(
+                image, reference=reference, progress=progress, log_every=log_every
             )
-            denoised = again._finish(net, image, None, generator)
+            denoised = again._finish(net, image, generator)
             if is_collapsed(denoised, image):
                 raise ValueError(
                     f"{self.name}: the result collapsed to a constant image at lr "
@@ -393,45 +393,75 @@ class Self2Self(SingleImageMethod):
             seconds=time.perf_counter() - start,
         )
 
-    # --- shared with the line-restoring variant -------------------------------------------------
-    def _finish(
-        self, net: nn.Module, image: Tensor, dead: Tensor | None, generator: torch.Generator
-    ) -> Tensor:
+    def _finish(self, net: nn.Module, image: Tensor, generator: torch.Generator) -> Tensor:
         """Denoise `image` (1, C, H, W) with the trained net: the mean of the passes."""
-        mean, _, _ = self._ensemble(net, image, generator)
+        mean, _, _ = self.ensemble(net, image, generator)
         return mean.clamp(0.0, 1.0) if self.config.clip else mean
 
-    def _check_input(self, noisy: Tensor, reference: Tensor | None) -> None:
+    # --- the engine that other methods compose (dead-line restoration) -------------------------
+    def check_input(self, noisy: Tensor, reference: Tensor | None, who: str | None = None) -> None:
+        """Raise a ValueError naming `who` (default: this method) unless `noisy` is one image.
+
+        `noisy` must be (1, C, H, W) with H, W >= 2 and finite; `reference`, when given, must
+        have its shape.
+        """
+        name = who or self.name
         if noisy.ndim != 4 or noisy.shape[0] != 1 or min(noisy.shape[-2:]) < 2:
             raise ValueError(
-                f"{self.name} needs one image of shape (1, C, H, W) with H, W >= 2, "
+                f"{name} needs one image of shape (1, C, H, W) with H, W >= 2, "
                 f"got {tuple(noisy.shape)}"
             )
         if not torch.isfinite(noisy).all():
-            raise ValueError(f"{self.name}: the noisy image contains NaN or Inf values")
+            raise ValueError(f"{name}: the noisy image contains NaN or Inf values")
         if reference is not None and reference.shape != noisy.shape:
             raise ValueError(
-                f"{self.name}: reference shape {tuple(reference.shape)} differs from the noisy "
+                f"{name}: reference shape {tuple(reference.shape)} differs from the noisy "
                 f"image's {tuple(noisy.shape)}"
             )
 
-    def _train(
+    def train_net(
         self,
         image: Tensor,
-        dead: Tensor | None,
-        reference: Tensor | None,
-        dev: torch.device,
-        progress: Callable[[int, int], None] | None,
-        log_every: int,
+        net: nn.Module | None = None,
+        draw_keep: Callable[[Tensor, torch.Generator], Tensor] | None = None,
+        dead: Tensor | None = None,
+        reference: Tensor | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        log_every: int = 1000,
+        finish: Callable[[nn.Module, torch.Generator], Tensor] | None = None,
     ) -> tuple[nn.Module, torch.Generator, list[float], list[tuple[int, float]]]:
-        """Train a fresh net on `image`; `dead` (1, 1, H, W) bool: pixels never seen nor scored.
+        """Train `net` on `image` alone with Self2Self's masked loss, ``config.steps`` steps.
 
-        Returns the net, the generator (to continue the draws at test time), the losses and
-        the PSNR history.
+        Parameters
+        ----------
+        image : Tensor, shape (1, C, H, W), float32, on the device to train on
+        net : nn.Module or None
+            The network, called as ``net(x, mask, generator=...)``; None: `default_net`.
+        draw_keep : callable (noisy (B, C, H, W), generator) -> keep mask, or None
+            The training masks; None: `draw_keep` (Bernoulli per entry).
+        dead : Tensor or None, shape (1, 1, H, W), bool
+            Pixels never seen nor scored (dead lines).
+        reference : Tensor or None, shape (1, C, H, W)
+            A clean image: PSNR of ``finish(net, generator)`` logged every `log_every` steps.
+        progress : callable (done_steps, total_steps) or None
+            Called every 10 steps and at the end.
+        log_every : int
+            Period of the PSNR log, in steps.
+        finish : callable (net, generator) -> (1, C, H, W), or None
+            What the PSNR log measures; None: the mean of the ``passes`` ensemble.
+
+        Returns
+        -------
+        net, generator, losses, psnr_history
+            The trained net (on the image's device), the generator whose draws continue at
+            test time, the loss per step and (step, PSNR dB) pairs.
         """
         cfg = self.config
+        dev = image.device
+        draw_keep = draw_keep or self.draw_keep
+        finish = finish or (lambda net, generator: self._finish(net, image, generator))
         generator = torch.Generator(device=dev).manual_seed(cfg.seed)
-        net = self.default_net(image.shape[1]).to(dev)
+        net = (self.default_net(image.shape[1]) if net is None else net).to(dev)
         if self._use_channels_last(dev):
             net = net.to(memory_format=torch.channels_last)
         net.train()
@@ -446,21 +476,20 @@ class Self2Self(SingleImageMethod):
         ref = reference.to(dev, torch.float32) if reference is not None else None
 
         def sample(step: int) -> tuple[Tensor, Tensor, Tensor | None]:
-            code = self._draw_flip(generator)
-            window = self._draw_crop(image.shape[-2:], generator)
-            noisy = _flip(image[window], code)
-            keep = self.draw_keep(noisy, generator)
+            code = self.draw_flip(generator)
+            window = self.draw_crop(image.shape[-2:], generator)
+            noisy = flip(image[window], code)
+            keep = draw_keep(noisy, generator)
             weight = None
             if alive is not None:
-                flipped_alive = _flip(alive[window], code)
+                flipped_alive = flip(alive[window], code)
                 weight = (1.0 - keep) * flipped_alive
                 keep = keep * flipped_alive
             return noisy, keep, weight
 
         def after_step(done: int, loss: Tensor) -> None:
             if ref is not None and (done % log_every == 0 or done == cfg.steps):
-                out = self._finish(net, image, dead, generator)
-                psnr_history.append((done, psnr_db(out, ref)))
+                psnr_history.append((done, psnr_db(finish(net, generator), ref)))
             if progress is not None and (done % 10 == 0 or done == cfg.steps):
                 progress(done, cfg.steps)
 
@@ -476,20 +505,23 @@ class Self2Self(SingleImageMethod):
         )
         return net, generator, losses, psnr_history
 
-    def _ensemble(
+    def ensemble(
         self,
         net: nn.Module,
         image: Tensor,
         generator: torch.Generator,
         alive: Tensor | None = None,
+        draw_keep: Callable[[Tensor, torch.Generator], Tensor] | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Run ``config.passes`` stochastic passes over `image` (1, C, H, W), batched.
 
-        `alive` (1, 1, H, W), float in {0, 1}, hides its zeros from every pass. Returns the
-        mean over all passes (1, C, H, W), and the sum of the predictions where the pass hid
-        the pixel (1, C, H, W) with the number of such passes (1, 1 or C, H, W).
+        `alive` (1, 1, H, W), float in {0, 1}, hides its zeros from every pass; `draw_keep`
+        draws the masks (None: `draw_keep`). Returns the mean over all passes (1, C, H, W), and
+        the sum of the predictions where the pass hid the pixel (1, C, H, W) with the number
+        of such passes (1, 1 or C, H, W). Dropout stays on, as in the paper.
         """
         cfg = self.config
+        draw_keep = draw_keep or self.draw_keep
         h, w = image.shape[-2:]
         budget = (1 << 20) if image.device.type == "cuda" else (1 << 16)  # pixels per batch
         chunk = cfg.pass_batch or max(1, min(cfg.passes, budget // (h * w)))
@@ -506,13 +538,13 @@ class Self2Self(SingleImageMethod):
                         (i % 4) if cfg.flips else 0
                         for i in range(first, min(first + chunk, cfg.passes))
                     ]
-                    batch = torch.cat([_flip(image, c) for c in codes])
-                    keep = self.draw_keep(batch, generator)
+                    batch = torch.cat([flip(image, c) for c in codes])
+                    keep = draw_keep(batch, generator)
                     if alive is not None:
-                        keep = keep * torch.cat([_flip(alive, c) for c in codes])
+                        keep = keep * torch.cat([flip(alive, c) for c in codes])
                     out = net(layout(batch * keep), layout(keep), generator=generator).float()
                     for i, c in enumerate(codes):
-                        pred, hidden = _flip(out[i : i + 1], c), _flip(1.0 - keep[i : i + 1], c)
+                        pred, hidden = flip(out[i : i + 1], c), flip(1.0 - keep[i : i + 1], c)
                         total += pred
                         hidden_sum += pred * hidden
                         hidden_count = hidden_count + hidden
@@ -520,8 +552,8 @@ class Self2Self(SingleImageMethod):
             net.train(was_training)
         return total / cfg.passes, hidden_sum, hidden_count
 
-    def _draw_crop(self, size: torch.Size, generator: torch.Generator) -> tuple[slice, ...]:
-        """Index of a random ``config.crop`` window of an (..., H, W) image (all if 0)."""
+    def draw_crop(self, size: torch.Size, generator: torch.Generator) -> tuple[slice, ...]:
+        """Return the index of a random ``config.crop`` window of (..., H, W) (all if 0)."""
         crop = self.config.crop
         if not crop:
             return (Ellipsis,)
@@ -534,12 +566,14 @@ class Self2Self(SingleImageMethod):
             corner.append(slice(top, top + side))
         return (Ellipsis, *corner)
 
-    def _draw_flip(self, generator: torch.Generator) -> int:
+    def draw_flip(self, generator: torch.Generator) -> int:
+        """Return a random flip code in {0, 1, 2, 3} (0 without ``config.flips``)."""
         if not self.config.flips:
             return 0
         return int(torch.randint(0, 4, (), generator=generator, device=generator.device))
 
-    def _generator(self, device: torch.device) -> torch.Generator:
+    def generator(self, device: torch.device) -> torch.Generator:
+        """Return this method's generator on `device`, seeded by ``config.seed`` at first use."""
         if device not in self._generators:
             self._generators[device] = torch.Generator(device=device).manual_seed(self.config.seed)
         return self._generators[device]
