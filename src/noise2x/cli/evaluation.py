@@ -26,6 +26,7 @@ from noise2x.cli.common import (
     app,
     err_console,
 )
+from noise2x.data.atomic import atomic_write
 
 
 @app.command()
@@ -328,9 +329,6 @@ def _frc_json(curves: list[dict], pixel_size: float | None, unit: str | None) ->
 
 def _frc_write_plot(path: Path, curves: list[dict]) -> None:
     """Plot the curves and the 1/7 line into `path`, atomically; no matplotlib: one line, exit 1."""
-    import os
-    import secrets
-
     from noise2x.metrics.frc import FRC_THRESHOLD
 
     try:
@@ -362,12 +360,9 @@ def _frc_write_plot(path: Path, curves: list[dict]) -> None:
         title="Fourier ring correlation of two halves",
     )
     axes.legend()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
     try:
-        figure.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            figure.savefig(tmp, dpi=120)
     except FILE_ERRORS as err:
-        tmp.unlink(missing_ok=True)
         _print_error(f"--frc-plot {path}: {_message(err)}")
         raise typer.Exit(1) from None

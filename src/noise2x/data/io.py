@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from noise2x.data.atomic import EXISTS, publish
+from noise2x.data.atomic import EXISTS, atomic_write
 
 # tifffile logs its own diagnostics of damaged files; noise2x raises one ImageError instead.
 logging.getLogger("tifffile").setLevel(logging.CRITICAL)
@@ -553,12 +552,8 @@ def write_image(
         raise FileExistsError(f"{path}: {EXISTS}")
     pixels = _to_dtype(array, chosen)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}{path.suffix}"
-    try:
+    with atomic_write(path, overwrite) as tmp:
         _WRITERS[fmt](tmp, fmt, pixels, like)
-        publish(tmp, path, overwrite)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -32,7 +32,6 @@ Deliberate differences from io.py:
 from __future__ import annotations
 
 import contextlib
-import secrets
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ import numpy as np
 import tifffile
 from mrcfile.utils import mode_from_dtype
 
-from noise2x.data.atomic import EXISTS, publish
+from noise2x.data.atomic import EXISTS, publish, temporary_path
 from noise2x.data.io import (
     _READABLE,
     _SCALE,
@@ -491,7 +490,7 @@ class StackWriter:
             return self
         path, (c, h, w) = self.path, self.frame_shape
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(4)}{path.suffix}"
+        self._tmp = temporary_path(path)
         try:
             if self._fmt == "tiff":
                 nbytes = self.n_frames * c * h * w * np.dtype(self.dtype).itemsize

@@ -77,7 +77,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +85,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from noise2x.data.atomic import atomic_write
 from noise2x.device import use_bf16
 from noise2x.losses import symmetric_n2n_loss
 from noise2x.train.checkpoint import Denoiser
@@ -509,13 +509,6 @@ def save_finetuned_checkpoint(
         "global_step": pretrained.step,
         "finetune": record,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_write(path, overwrite) as tmp:
         torch.save(checkpoint, tmp)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path}: already exists; use --overwrite to replace it")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

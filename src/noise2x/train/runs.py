@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from noise2x.data.atomic import atomic_write
 from noise2x.device import use_bf16
 from noise2x.train.config import ConfigError, compose_config, validate_config
 
@@ -101,9 +102,8 @@ def resolve_precision(precision: str, accelerator: str) -> str:
 def _save_config(path: Path, config: dict) -> None:
     from omegaconf import OmegaConf
 
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
 
 
 def load_run_config(run_dir: str | Path) -> dict:

@@ -15,13 +15,12 @@ Shipped files (``noise2x list`` shows them):
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from noise2x.data.atomic import publish
+from noise2x.data.atomic import atomic_write
 
 __all__ = [
     "PRIORS",
@@ -76,13 +75,9 @@ def save_weights(path: str | Path, net: nn.Module, metadata: dict) -> Path:
         raise WeightsError(f"{path}: metadata lacks {', '.join(missing)}")
     path = Path(path)
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
+    with atomic_write(path) as temporary:
         save_file(state, str(temporary), metadata={"noise2x": json.dumps(metadata, sort_keys=True)})
         temporary.chmod(0o644)
-        publish(temporary, path, overwrite=True)  # the shared atomic last step of every writer
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
 
 
