@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NOISE2X_DATA", REPO.parent / "shared" / "data"))
 
 
-def data_path(*parts: str) -> Path:
+def shared_data(*parts: str) -> Path:
     """Return a path under the shared data folder, skipping the test when it is absent."""
     path = DATA.joinpath(*parts)
     if not path.exists():
@@ -21,11 +22,20 @@ def data_path(*parts: str) -> Path:
 
 
 @pytest.fixture
+def data_path() -> Callable[..., Path]:
+    """``data_path("Set12", "01.png")``: a path under ../shared/data (or $NOISE2X_DATA).
+
+    The test is skipped, with the path in the reason, when the file or folder is absent.
+    """
+    return shared_data
+
+
+@pytest.fixture
 def set12_image() -> np.ndarray:
     """Set12/01.png (cameraman) as float32 (1, 256, 256) in [0, 1]."""
     import imageio.v3 as iio
 
-    return (iio.imread(data_path("Set12", "01.png")).astype(np.float32) / 255.0)[None]
+    return (iio.imread(shared_data("Set12", "01.png")).astype(np.float32) / 255.0)[None]
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +62,7 @@ def trained_checkpoint(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
     result = train(
         [
-            f"data.root={data_path('Set12')}",
+            f"data.root={shared_data('Set12')}",
             "data.val_count=1",
             "data.patch_size=32",
             "data.batch_size=2",

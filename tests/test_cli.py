@@ -15,7 +15,6 @@ import mrcfile
 import numpy as np
 import pytest
 import tifffile
-from conftest import data_path
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -547,7 +546,7 @@ def test_evaluate_prints_file_names_with_brackets_literally(tmp_path):
 
 
 @pytest.mark.data
-def test_add_noise_then_denoise_set12_gains_psnr(tmp_path):
+def test_add_noise_then_denoise_set12_gains_psnr(data_path, tmp_path):
     clean_path = data_path("Set12", "01.png")
     result = run(
         "add-noise", clean_path, "-o", tmp_path / "noisy", "--noise", "gaussian",
@@ -584,7 +583,7 @@ def test_train_reports_a_misspelt_key_in_one_line_with_exit_2(tmp_path):
     assert not list(tmp_path.iterdir())  # no run directory for a bad config
 
 
-def test_train_then_resume_from_the_cli(tmp_path):
+def test_train_then_resume_from_the_cli(data_path, tmp_path):
     root = data_path("Set12")
     common = ["trainer.threads=1", "trainer.progress_bar=false"]
     result = run(
@@ -752,7 +751,7 @@ def test_the_console_script_prints_a_warning_as_one_noise2x_line(tmp_path, capsy
     assert "UserWarning" not in err and ".py:" not in err
 
 
-def test_train_and_denoise_print_no_third_party_noise(tmp_path, capfd):
+def test_train_and_denoise_print_no_third_party_noise(data_path, tmp_path, capfd):
     """Issue 15: no "Tip", litlogger advertisement or library warning reaches the terminal."""
     root = data_path("Set12")
     result = run(

@@ -9,7 +9,6 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 import pytest
-from conftest import data_path
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -205,7 +204,7 @@ def test_evaluate_usage_errors_exit_with_2(tmp_path, monkeypatch, args, problem)
 
 
 @pytest.mark.data
-def test_evaluate_frc_shows_a_denoiser_helping_on_a_real_image(tmp_path):
+def test_evaluate_frc_shows_a_denoiser_helping_on_a_real_image(data_path, tmp_path):
     from skimage.restoration import denoise_tv_chambolle
 
     clean = np.asarray(Image.open(data_path("Set12", "01.png")), dtype=np.float64) / 255.0

@@ -20,8 +20,6 @@ from noise2x.data.io import (
     write_image,
 )
 
-SET12_01 = Path("/work/shared/data/Set12/01.png")
-
 
 def _ramp(shape, dtype):
     """Integers covering the dtype's range, including its extremes."""
@@ -566,9 +564,8 @@ def test_to_uint8_preview_rejects_batches():
 
 
 @pytest.mark.data
-@pytest.mark.skipif(not SET12_01.exists(), reason=f"needs {SET12_01}")
-def test_read_set12_grey_png():
-    image, meta = read_image(SET12_01)
+def test_read_set12_grey_png(data_path):
+    image, meta = read_image(data_path("Set12", "01.png"))
 
     assert image.shape == (1, 256, 256) and image.dtype == np.float32
     assert meta.dtype == "uint8" and meta.channels == 1 and not meta.had_alpha

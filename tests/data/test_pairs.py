@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-from conftest import data_path
 
 from noise2x.data.io import write_image
 from noise2x.data.pairs import (
@@ -233,7 +232,7 @@ def test_load_captures_gives_one_group_per_field(tmp_path):
 
 
 @pytest.mark.data
-def test_captures_on_fmd_fields_1_and_2_give_batches_of_real_pairs():
+def test_captures_on_fmd_fields_1_and_2_give_batches_of_real_pairs(data_path):
     raw = data_path("real", "FMD_Confocal_BPAE_B", "raw")
     config = compose_config(
         [

@@ -1,6 +1,5 @@
 import pytest
 import torch
-from conftest import data_path
 
 from noise2x.data.synthetic import (
     NoisyValidationSet,
@@ -79,7 +78,7 @@ def test_validation_set_is_fixed_seed_full_images():
 
 
 @pytest.mark.data
-def test_load_images_reads_train400_and_converts_channels():
+def test_load_images_reads_train400_and_converts_channels(data_path):
     paths = sorted(data_path("Train400").glob("*.png"))[:2]
     grey = load_images(paths)
     rgb = load_images(paths, channels=3)

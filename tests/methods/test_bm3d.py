@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 from typer.testing import CliRunner
 
 import noise2x
@@ -14,14 +13,14 @@ from noise2x.metrics import psnr_np
 from noise2x.noise import add_noise
 
 
-def _set12_crop(size: int = 128) -> np.ndarray:
+def _set12_crop(data_path, size: int = 128) -> np.ndarray:
     clean, _ = read_image(data_path("Set12", "05.png"))
     return np.ascontiguousarray(clean[:, 64 : 64 + size, 64 : 64 + size])
 
 
 @pytest.mark.data
-def test_bm3d_on_a_real_image_gains_over_6_db_with_the_true_or_the_estimated_sigma():
-    clean = _set12_crop()
+def test_bm3d_on_a_real_image_gains_over_6_db_with_the_true_or_the_estimated_sigma(data_path):
+    clean = _set12_crop(data_path)
     noisy = add_noise(torch.from_numpy(clean)[None], "gaussian", seed=3, sigma=25.0)
 
     given = BM3D(sigma=25.0).fit(noisy).denoised[0].numpy()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 import noise2x
 from noise2x.methods import N2V2, Batch, Noise2Void
@@ -127,7 +126,7 @@ def test_fit_refuses_small_images_and_keeps_shape_and_dtype_of_a_stack():
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_a_short_single_image_training_raises_psnr_on_a_real_image():
+def test_a_short_single_image_training_raises_psnr_on_a_real_image(data_path):
     """Set12/05 (128 x 128 crop) at sigma 25: 200 steps of N2V raise PSNR (by 1.37 dB here)."""
     from noise2x.data.io import read_image
 

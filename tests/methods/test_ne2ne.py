@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import data_path
 from torch import nn
 
 from noise2x.data.pairs import PairingError
@@ -321,7 +320,7 @@ def _tiny(tmp_path, *extra):
 
 
 @pytest.mark.data
-def test_train_ne2ne_on_synthetic_data_with_the_fixed_noisy_set(tmp_path):
+def test_train_ne2ne_on_synthetic_data_with_the_fixed_noisy_set(data_path, tmp_path):
     from noise2x.train.runs import load_run_config, train
 
     result = train(
@@ -369,13 +368,13 @@ def test_train_ne2ne_on_a_folder_of_single_noisy_images(tmp_path, with_clean):
 
 
 @pytest.mark.data
-def test_short_training_on_set12_crops_denoises_a_held_out_image():
+def test_short_training_on_set12_crops_denoises_a_held_out_image(data_path):
     import imageio.v3 as iio
 
     from noise2x.metrics import psnr
     from noise2x.nets import build_net
 
-    def load(i):
+    def load(data_path, i):
         path = data_path("Set12", f"{i:02d}.png")
         return torch.from_numpy(iio.imread(path).astype(np.float32) / 255)[None]
 
@@ -384,8 +383,8 @@ def test_short_training_on_set12_crops_denoises_a_held_out_image():
             clean.shape, generator=torch.Generator().manual_seed(seed)
         )
 
-    noisy_set = [gaussian(load(i), i) for i in range(1, 12)]
-    clean_val = load(12)[None, :, 192:320, 192:320]
+    noisy_set = [gaussian(load(data_path, i), i) for i in range(1, 12)]
+    clean_val = load(data_path, 12)[None, :, 192:320, 192:320]
     noisy_val = gaussian(clean_val, 100)
     steps, net = 60, build_net("unet_n2n", 1, seed=0, width=8)
     method = Neighbor2Neighbor(gamma=2.0, total_steps=steps)

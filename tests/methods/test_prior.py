@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 import noise2x
 from noise2x.methods import Prior, PriorConfig
@@ -153,7 +152,7 @@ def test_adaptation_refuses_a_tiny_image():
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image():
+def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image(data_path):
     """Set12/05 at sigma 25 (seed 0): the default (no sigma given) against BM3D (true sigma).
 
     On average over Set12 the prior ties BM3D at sigma 25 (benchmarks/prior.py); on this image

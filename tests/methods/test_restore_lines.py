@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 from noise2x.data.io import read_image
 from noise2x.methods import METHODS
@@ -25,7 +24,7 @@ def _rand(*shape, seed=0):
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def _set12(name: str) -> torch.Tensor:
+def _set12(data_path, name: str) -> torch.Tensor:
     clean, _ = read_image(data_path("Set12", name))
     return torch.from_numpy(clean)[None]
 
@@ -79,24 +78,24 @@ def test_line_mask_rejects_bad_fraction_and_axis():
 # --- detection -----------------------------------------------------------------------------------
 @pytest.mark.data
 @pytest.mark.parametrize("name", [f"{i:02d}.png" for i in range(1, 13) if i != 3])
-def test_detection_finds_no_dead_lines_on_clean_set12(name):
-    found = detect_dead_lines(_set12(name))
+def test_detection_finds_no_dead_lines_on_clean_set12(data_path, name):
+    found = detect_dead_lines(_set12(data_path, name))
     assert found.axis is None and not found.mask.any()
 
 
 @pytest.mark.data
-def test_detection_reports_the_black_border_of_set12_03():
+def test_detection_reports_the_black_border_of_set12_03(data_path):
     # Set12/03.png's first row and first column are 0 in the file (a scanning border): they
     # are constant at the image's minimum, i.e. dead lines by definition, and nothing else is.
-    found = detect_dead_lines(_set12("03.png"))
+    found = detect_dead_lines(_set12(data_path, "03.png"))
     assert found.rows.tolist() == [0] and found.cols.tolist() == [0]
 
 
 @pytest.mark.data
 @pytest.mark.parametrize("value", ["black", "white"])
 @pytest.mark.parametrize("axis", ["rows", "cols"])
-def test_detection_finds_planted_lines_and_no_others_on_set12(axis, value):
-    clean = _set12("01.png")
+def test_detection_finds_planted_lines_and_no_others_on_set12(data_path, axis, value):
+    clean = _set12(data_path, "01.png")
     damaged, planted = _plant(clean, 0.1, axis, value, seed=3)
     found = detect_dead_lines(damaged)
     assert torch.equal(found.mask, planted)
@@ -105,8 +104,8 @@ def test_detection_finds_planted_lines_and_no_others_on_set12(axis, value):
 
 
 @pytest.mark.data
-def test_detection_finds_black_rows_and_white_columns_together():
-    clean = _set12("02.png")
+def test_detection_finds_black_rows_and_white_columns_together(data_path):
+    clean = _set12(data_path, "02.png")
     damaged, rows = _plant(clean, 0.1, "rows", "black", seed=1)
     damaged, cols = _plant(damaged, 0.1, "cols", "white", seed=2)
     found = detect_dead_lines(damaged)
@@ -255,8 +254,8 @@ def test_fit_rejects_a_mask_of_another_size_and_an_all_dead_image():
 
 @pytest.mark.data
 @pytest.mark.parametrize("axis", ["rows", "cols"])
-def test_short_run_beats_linear_interpolation_on_20_percent_lost_lines(axis):
-    clean = _set12("05.png")[..., 64:128, 64:128]
+def test_short_run_beats_linear_interpolation_on_20_percent_lost_lines(data_path, axis):
+    clean = _set12(data_path, "05.png")[..., 64:128, 64:128]
     damaged, dead = _plant(clean, 0.2, axis, "black", seed=0)
     result = RestoreLines(steps=150, passes=8).fit(damaged, device="cpu")
     restored = psnr_np(result.denoised[0].numpy(), clean[0].numpy(), 1.0)

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 from noise2x.data.io import read_image
 from noise2x.methods import METHODS
@@ -138,7 +137,7 @@ def test_denoise_keeps_dropout_on_and_restores_the_mode():
 
 
 @pytest.mark.data
-def test_self2self_raises_psnr_on_a_real_crop_at_sigma_25():
+def test_self2self_raises_psnr_on_a_real_crop_at_sigma_25(data_path):
     clean, _ = read_image(data_path("Set12", "05.png"))
     clean = torch.from_numpy(np.ascontiguousarray(clean[:, 96:160, 96:160]))[None]
     noisy = add_noise(clean, "gaussian", seed=0, sigma=25)

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 import noise2x
 from noise2x.methods.base import Batch
@@ -12,7 +11,7 @@ from noise2x.nets.zsn2n_cnn import ZSN2NNet
 from noise2x.ops.downsamplers import DOWNSAMPLERS, pair_downsample
 
 
-def _set12_crop(rows: slice, cols: slice) -> tuple[torch.Tensor, torch.Tensor]:
+def _set12_crop(data_path, rows: slice, cols: slice) -> tuple[torch.Tensor, torch.Tensor]:
     """A crop of Set12/01.png in [0, 1] as (1, 1, h, w), and it plus Gaussian noise sigma=25."""
     import imageio.v3 as iio
 
@@ -24,8 +23,10 @@ def _set12_crop(rows: slice, cols: slice) -> tuple[torch.Tensor, torch.Tensor]:
 
 @pytest.mark.data
 @pytest.mark.parametrize("name", DOWNSAMPLERS.names())
-def test_fit_runs_with_every_downsampler_on_a_real_odd_crop(name):
-    _, noisy = _set12_crop(slice(100, 141), slice(100, 138))  # 41 x 38: padded to the cell
+def test_fit_runs_with_every_downsampler_on_a_real_odd_crop(data_path, name):
+    _, noisy = _set12_crop(
+        data_path, slice(100, 141), slice(100, 138)
+    )  # 41 x 38: padded to the cell
     result = ZeroShotNoise2Noise(steps=3, downsampler=name, precision="fp32").fit(
         noisy, device="cpu"
     )
@@ -35,8 +36,8 @@ def test_fit_runs_with_every_downsampler_on_a_real_odd_crop(name):
 
 
 @pytest.mark.data
-def test_default_downsampler_gives_the_results_from_before_the_setting():
-    _, noisy = _set12_crop(slice(96, 160), slice(96, 160))
+def test_default_downsampler_gives_the_results_from_before_the_setting(data_path):
+    _, noisy = _set12_crop(data_path, slice(96, 160), slice(96, 160))
     default = ZeroShotNoise2Noise(steps=20, seed=0, precision="fp32").fit(noisy, device="cpu")
     named = ZeroShotNoise2Noise(steps=20, seed=0, precision="fp32", downsampler="diagonal").fit(
         noisy, device="cpu"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import data_path
 
 from noise2x.metrics import frc, frc_resolution
 from noise2x.metrics.frc import FRC_THRESHOLD
@@ -201,7 +200,7 @@ def test_frc_resolution_rejects_bad_input(freqs, curve, kwargs, problem):
 
 
 @pytest.mark.data
-def test_frc_resolution_improves_when_halves_of_a_real_image_are_denoised():
+def test_frc_resolution_improves_when_halves_of_a_real_image_are_denoised(data_path):
     import imageio.v3 as iio
     from scipy.ndimage import gaussian_filter
     from skimage.restoration import denoise_tv_chambolle

@@ -16,7 +16,6 @@ from noise2x.ops.tiling import (
     denoise_tiled,
     tile_starts,
 )
-from tests.conftest import data_path
 
 
 @settings(max_examples=200, deadline=None)
@@ -70,7 +69,7 @@ def test_a_local_filter_is_exact_when_the_discarded_margin_covers_its_radius():
 
 
 @pytest.fixture(scope="module")
-def real_crop() -> torch.Tensor:
+def real_crop(data_path) -> torch.Tensor:
     """A noisy 200 x 300 grey image made from Set12's 01.png and its mirror."""
     image, _ = read_image(data_path("Set12") / "01.png")
     x = torch.from_numpy(image)[None]

@@ -5,7 +5,6 @@ import json
 import lightning.pytorch as pl
 import pytest
 import torch
-from conftest import data_path
 
 from noise2x.train.runs import train
 
@@ -29,7 +28,7 @@ class RankReport(pl.Callback):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_two_process_ddp_sees_different_data_and_ends_with_the_same_weights(tmp_path):
+def test_two_process_ddp_sees_different_data_and_ends_with_the_same_weights(data_path, tmp_path):
     train(
         [
             f"data.root={data_path('Set12')}",

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 from typer.testing import CliRunner
 
 from noise2x.cli import app, finetune_cmd
@@ -105,7 +104,7 @@ def test_finetune_rejects_a_bad_learning_rate(trained_checkpoint):
 
 
 @pytest.fixture(scope="module")
-def denoising_checkpoint(tmp_path_factory) -> Path:
+def denoising_checkpoint(data_path, tmp_path_factory) -> Path:
     """A grey U-Net (width 8) that denoises: 600 steps on Set12 crops at sigma 25.5 (~12 s)."""
     from noise2x.train.runs import train
 
@@ -133,7 +132,7 @@ def denoising_checkpoint(tmp_path_factory) -> Path:
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_finetuning_on_a_real_pair_does_not_lower_psnr(denoising_checkpoint):
+def test_finetuning_on_a_real_pair_does_not_lower_psnr(data_path, denoising_checkpoint):
     denoiser = load_denoiser(denoising_checkpoint)
     clean = read_image(data_path("Set12", "12.png"))[0][:, 64:192, 64:192]
     noisy_a, noisy_b = _pair(clean)

@@ -11,14 +11,13 @@ import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
-from conftest import data_path
 
 from noise2x.train.checkpoint import load_denoiser
 from noise2x.train.config import ConfigError
 from noise2x.train.runs import train
 
 
-def tiny(tmp_path, *extra):
+def tiny(data_path, tmp_path, *extra):
     """A small, fast config on Set12 (10 training images, 2 held out for validation)."""
     return [
         f"data.root={data_path('Set12')}",
@@ -61,10 +60,10 @@ def val_psnr_by_step(run_dir):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_training_lowers_the_loss_and_raises_validation_psnr(tmp_path):
+def test_training_lowers_the_loss_and_raises_validation_psnr(data_path, tmp_path):
     recorder = LossRecorder()
     result = train(
-        tiny(tmp_path, "trainer.max_steps=80", "trainer.val_every_n_steps=20"),
+        tiny(data_path, tmp_path, "trainer.max_steps=80", "trainer.val_every_n_steps=20"),
         callbacks=[recorder],
     )
     losses = [recorder.losses[s] for s in sorted(recorder.losses)]
@@ -83,8 +82,10 @@ def test_training_lowers_the_loss_and_raises_validation_psnr(tmp_path):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_resume_continues_at_the_same_step_with_the_same_next_loss(tmp_path):
-    overrides = tiny(tmp_path, "trainer.max_steps=24", "trainer.checkpoint_every_n_steps=8")
+def test_resume_continues_at_the_same_step_with_the_same_next_loss(data_path, tmp_path):
+    overrides = tiny(
+        data_path, tmp_path, "trainer.max_steps=24", "trainer.checkpoint_every_n_steps=8"
+    )
     whole = LossRecorder()
     complete = train(overrides, callbacks=[whole])
 
@@ -121,8 +122,10 @@ def test_resume_of_a_folder_that_is_not_a_run_names_the_file(tmp_path):
 
 
 @pytest.mark.data
-def test_every_run_gets_a_new_directory_and_a_usable_checkpoint(tmp_path):
-    overrides = tiny(tmp_path, "trainer.max_steps=2", "data.val_count=1", "data.val_max_images=1")
+def test_every_run_gets_a_new_directory_and_a_usable_checkpoint(data_path, tmp_path):
+    overrides = tiny(
+        data_path, tmp_path, "trainer.max_steps=2", "data.val_count=1", "data.val_max_images=1"
+    )
     a, b = train(overrides), train(overrides)
     assert a.run_dir != b.run_dir and a.run_dir.parent == b.run_dir.parent
     denoiser = load_denoiser(a.last_checkpoint)
@@ -131,9 +134,9 @@ def test_every_run_gets_a_new_directory_and_a_usable_checkpoint(tmp_path):
 
 
 @pytest.mark.data
-def test_missing_training_folder_is_named(tmp_path):
+def test_missing_training_folder_is_named(data_path, tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        train(tiny(tmp_path) + [f"data.root={tmp_path / 'nowhere'}"])
+        train(tiny(data_path, tmp_path) + [f"data.root={tmp_path / 'nowhere'}"])
 
 
 def test_load_denoiser_rejects_a_file_that_is_not_a_checkpoint(tmp_path):
@@ -148,8 +151,10 @@ def test_load_denoiser_rejects_a_file_that_is_not_a_checkpoint(tmp_path):
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path):
-    overrides = tiny(tmp_path, "trainer.max_steps=400", "trainer.checkpoint_every_n_steps=5")
+def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(data_path, tmp_path):
+    overrides = tiny(
+        data_path, tmp_path, "trainer.max_steps=400", "trainer.checkpoint_every_n_steps=5"
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "noise2x", "train", *overrides],
@@ -181,14 +186,14 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(tmp_path):
     assert min(recorder.losses) == killed_at and result.steps == killed_at + 5
 
 
-def test_images_smaller_than_the_patch_are_named_and_leave_no_run_directory(tmp_path):
+def test_images_smaller_than_the_patch_are_named_and_leave_no_run_directory(data_path, tmp_path):
     """Issue 14: the message named no file, counted one split, and left config.yaml behind."""
     from noise2x.data.io import write_image
 
     rng = np.random.default_rng(0)
     for i, size in enumerate((64, 64, 20, 64, 20)):
         write_image(tmp_path / "imgs" / f"{i}.png", rng.random((1, size, size)).astype(np.float32))
-    overrides = tiny(tmp_path, f"data.root={tmp_path / 'imgs'}", "data.val_count=1")
+    overrides = tiny(data_path, tmp_path, f"data.root={tmp_path / 'imgs'}", "data.val_count=1")
     expected = r"1 of the 4 training image\(s\) .*2\.png \(20x20\); 1 of the 1 held out"
     with pytest.raises(ValueError, match=expected):
         train([*overrides, "data.patch_size=32"])
