@@ -63,6 +63,41 @@ def test_build_names_an_unknown_setting_and_suggests_the_closest(group):
         registry.check({"name": name, typo: 1}, context[group])
 
 
+@pytest.mark.parametrize("name", METHODS.names())
+def test_every_method_declares_the_contract_it_is_used_through(name):
+    """The flags of `Method`, plus the members of each protocol whose capability it claims."""
+    import typing
+
+    from noise2x.methods import (
+        ClassicalFilter,
+        FittingMethod,
+        Method,
+        MethodBase,
+        SingleViewMethod,
+        TrainableMethod,
+    )
+
+    cls = METHODS.get(name)
+    assert issubclass(cls, MethodBase) and cls.name == name
+    claimed = [Method]
+    if cls.trainable:
+        claimed.append(TrainableMethod)
+    else:
+        claimed.append(ClassicalFilter)
+        assert not hasattr(cls, "default_net") and not hasattr(cls, "training_loss")
+    if cls.single_image or hasattr(cls, "fit"):
+        claimed.append(FittingMethod)
+    if cls.trainable and not cls.single_image and not cls.needs_target:
+        claimed.append(SingleViewMethod)
+    for protocol in claimed:
+        for member in {*typing.get_type_hints(protocol), *vars(protocol)} - {"__doc__"}:
+            if member.startswith("_"):
+                continue
+            assert hasattr(cls, member), f"{name} lacks {protocol.__name__}.{member}"
+    if cls.single_image:
+        assert callable(getattr(cls, "fit", None)), f"{name} is single-image but has no fit"
+
+
 def test_only_the_classical_filter_is_not_trainable():
     assert sorted(set(METHODS.names()) - set(TRAINABLE)) == ["bm3d"]
 

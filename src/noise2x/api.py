@@ -166,7 +166,7 @@ def denoise(
         name = getattr(runner, "name", method)
         raise ValueError(f"method {name!r} trains on a dataset; use `noise2x train`")
     scale = scale_for(stack, normalize)
-    if getattr(runner, "fits_stack", False):  # one training on every frame (Noise2Void)
+    if runner.fits_stack:  # one training on every frame (Noise2Void)
         result = runner.fit(
             torch.from_numpy(scale.forward(stack)), device=device, progress=progress
         )

@@ -219,7 +219,7 @@ def _frames_are_independent(settings: dict) -> bool:
     name = settings.get("method", "prior")
     if not isinstance(name, str) or name not in METHODS:
         return False  # the file's task reports the problem
-    if getattr(METHODS.get(name), "fits_stack", False):
+    if METHODS.get(name).fits_stack:
         return False  # trains once on every frame of the stack
     return not settings.get("adapt", False)  # the prior adapts once per stack
 

@@ -1,7 +1,18 @@
 """Denoising methods, registered by name in ``METHODS``."""
 
 from noise2x.methods import bm3d, lines, n2n, n2v, ne2ne, prior, self2self, zsn2n  # noqa: F401
-from noise2x.methods.base import METHODS, Batch, FitResult, Method, SingleImageMethod
+from noise2x.methods.base import (
+    METHODS,
+    Batch,
+    ClassicalFilter,
+    FitResult,
+    FittingMethod,
+    Method,
+    MethodBase,
+    SingleImageMethod,
+    SingleViewMethod,
+    TrainableMethod,
+)
 from noise2x.methods.bm3d import BM3D, BM3DConfig
 from noise2x.methods.lines import RestoreLines, RestoreLinesConfig
 from noise2x.methods.n2n import N2NConfig, Noise2Noise
@@ -16,8 +27,11 @@ __all__ = [
     "METHODS",
     "BM3DConfig",
     "Batch",
+    "ClassicalFilter",
     "FitResult",
+    "FittingMethod",
     "Method",
+    "MethodBase",
     "N2NConfig",
     "N2V2",
     "N2V2Config",
@@ -33,6 +47,8 @@ __all__ = [
     "Self2Self",
     "Self2SelfConfig",
     "SingleImageMethod",
+    "SingleViewMethod",
+    "TrainableMethod",
     "ZSN2NConfig",
     "ZeroShotNoise2Noise",
     "zsn2n_loss",

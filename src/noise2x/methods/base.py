@@ -8,6 +8,7 @@ per-image optimisation, which ``noise2x.denoise`` calls.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar, Protocol
 
@@ -41,12 +42,38 @@ class Batch:
 
 
 class Method(Protocol):
-    """What every method provides (see ``../shared/STYLE.md``)."""
+    """What every registered method declares, and everything the engine and the API read.
+
+    Registered under ``name``; its settings are the fields of ``Config`` (built by
+    ``METHODS.build``). The capability flags (defaults in `MethodBase`, which every method
+    inherits) say what the engine may do with it:
+
+    - ``single_image``: it denoises one image (or stack) by itself and cannot be trained on a
+      data set (`FittingMethod` without `TrainableMethod`);
+    - ``trainable``: it has a network and a loss (False: a `ClassicalFilter`);
+    - ``needs_target``: dataset training reads ``batch.target`` (pairs); False for methods that
+      learn from single noisy views (`SingleViewMethod`);
+    - ``patch_multiple``: training crops must be multiples of it (2 for 2x2 sub-samplers);
+    - ``loss_names``: the losses it accepts in ``noise2x train`` (None: any);
+    - ``fits_stack``: its ``fit`` trains once on all frames of a stack (else once per frame).
+    """
 
     name: ClassVar[str]
-    single_image: ClassVar[bool]
-    trainable: ClassVar[bool]  # False only for classical filters (BM3D): no net, no loss
     Config: ClassVar[type]
+    single_image: ClassVar[bool]
+    trainable: ClassVar[bool]
+    needs_target: ClassVar[bool]
+    patch_multiple: ClassVar[int]
+    loss_names: ClassVar[tuple[str, ...] | None]
+    fits_stack: ClassVar[bool]
+
+    def denoise(self, net: nn.Module | None, noisy: Tensor) -> Tensor:
+        """Return the denoised image, same shape, dtype and device as ``noisy``."""
+        ...
+
+
+class TrainableMethod(Method, Protocol):
+    """A method with a network and a loss: ``noise2x train`` and the one loop run it."""
 
     def default_net(self, channels: int) -> nn.Module:
         """Return the method's default network for ``channels`` image channels."""
@@ -56,12 +83,41 @@ class Method(Protocol):
         """Return a finite scalar loss for one step."""
         ...
 
-    def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
-        """Return the denoised image, same shape, dtype and device as ``noisy``."""
+
+class FittingMethod(Method, Protocol):
+    """A method that denoises one image (or stack) by itself: what ``noise2x.denoise`` runs."""
+
+    def fit(
+        self,
+        noisy: Tensor,
+        reference: Tensor | None = None,
+        device: str | torch.device | None = "auto",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> FitResult:
+        """Denoise `noisy` (1, C, H, W) (or (T, C, H, W) with ``fits_stack``) by itself."""
         ...
 
 
-class SingleViewMethod(Method, Protocol):
+class ClassicalFilter(FittingMethod, Protocol):
+    """A filter with no network and no training (``trainable = False``): BM3D.
+
+    ``denoise(None, noisy)`` and ``fit`` filter; there is no ``default_net`` and no
+    ``training_loss``, so nothing can try to train it.
+    """
+
+
+class MethodBase:
+    """The capability flags every method declares, with their defaults (see `Method`)."""
+
+    single_image: ClassVar[bool] = False
+    trainable: ClassVar[bool] = True
+    needs_target: ClassVar[bool] = True
+    patch_multiple: ClassVar[int] = 1
+    loss_names: ClassVar[tuple[str, ...] | None] = None
+    fits_stack: ClassVar[bool] = False
+
+
+class SingleViewMethod(TrainableMethod, Protocol):
     """A method that trains on single noisy views (``needs_target = False``: ne2ne, n2v).
 
     ``data=noisy_folder`` without clean images validates such a method on what the method
@@ -141,7 +197,7 @@ def psnr_db(x: Tensor, reference: Tensor) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
-class SingleImageMethod:
+class SingleImageMethod(MethodBase):
     """Settings and precision helpers shared by the single-image methods.
 
     A subclass sets ``name`` and ``Config`` (a frozen dataclass with ``precision``

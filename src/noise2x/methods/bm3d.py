@@ -9,8 +9,8 @@ BM3D needs the noise level. Gaussian noise of known sigma is the case it was mad
 Otherwise sigma is estimated from the image with ``skimage.restoration.estimate_sigma``
 (wavelet median absolute deviation, Donoho & Johnstone 1994), per channel and averaged, which
 is what a user without a noise model can do. Grey images go to ``bm3d.bm3d``, colour images to
-``bm3d.bm3d_rgb`` (opponent colour space). No training: ``fit`` only filters, so the method
-has no network and ``training_loss`` is not available.
+``bm3d.bm3d_rgb`` (opponent colour space). No training: a `ClassicalFilter`
+(``trainable = False``): ``fit`` and ``denoise`` only filter; there is no network and no loss.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
+from noise2x.methods.base import METHODS, FitResult, SingleImageMethod, psnr_db
 
 
 def estimate_sigma(image: np.ndarray) -> float:
@@ -163,14 +163,6 @@ class BM3D(SingleImageMethod):
     single_image: ClassVar[bool] = True
     trainable: ClassVar[bool] = False
     Config: ClassVar[type] = BM3DConfig
-
-    def default_net(self, channels: int) -> nn.Module:
-        """BM3D has no network: raise."""
-        raise TypeError("bm3d is a classical filter: it has no network to train")
-
-    def training_loss(self, net: nn.Module, batch: Batch, step: int) -> Tensor:
-        """BM3D is not trained: raise."""
-        raise TypeError("bm3d is a classical filter: it has no training loss")
 
     def denoise(self, net: nn.Module | None, noisy: Tensor) -> Tensor:
         """Return BM3D of every image of `noisy` (B, C, H, W) float32; `net` is ignored."""

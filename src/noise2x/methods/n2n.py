@@ -25,7 +25,7 @@ from typing import ClassVar
 from torch import Tensor, nn
 
 from noise2x.losses.base import Loss, build_loss
-from noise2x.methods.base import METHODS, Batch
+from noise2x.methods.base import METHODS, Batch, MethodBase
 
 
 @dataclass
@@ -34,7 +34,7 @@ class N2NConfig:
 
 
 @METHODS.register("n2n")
-class Noise2Noise:
+class Noise2Noise(MethodBase):
     """Noise2Noise (and Noise2Clean) training on pairs: loss(f(noisy), target).
 
     Parameters

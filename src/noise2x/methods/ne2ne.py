@@ -50,7 +50,7 @@ import torch
 from torch import Tensor, nn
 
 from noise2x.losses.base import Loss, build_loss
-from noise2x.methods.base import METHODS, Batch
+from noise2x.methods.base import METHODS, Batch, MethodBase
 from noise2x.ops.downsamplers import DOWNSAMPLERS, Split
 
 __all__ = [
@@ -234,7 +234,7 @@ class Ne2NeConfig:
 
 
 @METHODS.register("ne2ne")
-class Neighbor2Neighbor:
+class Neighbor2Neighbor(MethodBase):
     """Neighbor2Neighbor training on single noisy images: rec + gamma(step) * reg.
 
     Only ``batch.noisy`` is read: any data that gives noisy crops trains it (``data=synthetic``

@@ -369,13 +369,13 @@ def _check_method_data(cfg: dict) -> None:
     """
     method = _registered("method", cfg["method"]["name"])
     name = cfg["method"]["name"]
-    losses = getattr(method, "loss_names", None)
+    losses = method.loss_names
     if losses is not None and cfg["loss"]["name"] not in losses:
         raise ConfigError(
             f"method {name!r} works with loss={' or '.join(losses)} only, got "
             f"loss={cfg['loss']['name']!r}"
         )
-    multiple = getattr(method, "patch_multiple", 1)
+    multiple = method.patch_multiple
     if cfg["data"]["patch_size"] % multiple:
         raise ConfigError(
             f"config key 'data.patch_size' must be a multiple of {multiple} for method {name!r}, "

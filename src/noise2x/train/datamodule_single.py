@@ -173,7 +173,7 @@ def check_method(method: str) -> None:
         cls = METHODS.get(method)
     except KeyError as err:
         raise ConfigError(f"config key 'method.name': {err.args[0]}") from None
-    if getattr(cls, "needs_target", True):
+    if cls.needs_target:
         raise ConfigError(
             f"data=noisy_folder gives single noisy images (no second view), but method "
             f"{method!r} needs a target: use method=ne2ne, or paired data (data=pairs, frames "
