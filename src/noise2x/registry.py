@@ -221,6 +221,18 @@ class Registry(Generic[T]):
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise KeyError(f"unknown {self.kind} {name!r}; known: {known}.{hint}") from None
 
+    def unregister(self, name: str) -> T:
+        """Remove the entry `name` and return it (for components registered by a test or plugin).
+
+        Raises
+        ------
+        KeyError
+            If `name` is unknown.
+        """
+        entry = self.get(name)
+        del self._items[name]
+        return entry
+
     def names(self) -> list[str]:
         """Return the registered names, sorted."""
         return sorted(self._items)

@@ -73,7 +73,15 @@ class Method(Protocol):
 
 
 class TrainableMethod(Method, Protocol):
-    """A method with a network and a loss: ``noise2x train`` and the one loop run it."""
+    """A method with a network and a loss: ``noise2x train`` and the one loop run it.
+
+    A dataset method (``single_image = False``) is built by ``METHODS.build(cfg["method"],
+    loss=LOSS, total_steps=N)`` with the run's ``loss`` group and step count; it keeps the
+    loss it uses in ``loss`` (None: its own), which the trainer reads (a perceptual loss's
+    VGG is frozen).
+    """
+
+    loss: object | None
 
     def default_net(self, channels: int) -> nn.Module:
         """Return the method's default network for ``channels`` image channels."""
@@ -115,6 +123,7 @@ class MethodBase:
     patch_multiple: ClassVar[int] = 1
     loss_names: ClassVar[tuple[str, ...] | None] = None
     fits_stack: ClassVar[bool] = False
+    loss: object | None = None  # the run's loss, for dataset methods that take one
 
 
 class SingleViewMethod(TrainableMethod, Protocol):

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 #: Config groups, each a folder of YAML files in ``noise2x/conf``.
@@ -194,8 +196,35 @@ _CHOICES = {
 _LOGGERS = ("csv", "tensorboard", "wandb")
 
 
+#: Environment variable naming extra config folders (``os.pathsep``-separated), each laid out
+#: like ``noise2x/conf`` (``method/NAME.yaml``, ``net/NAME.yaml``, ...): the YAML of a
+#: component registered outside the package (a new method in its own module) lives there.
+CONFIG_PATH_VARIABLE = "NOISE2X_CONFIG_PATH"
+
+
+def config_folders() -> list[Path]:
+    """Return the extra config folders of ``$NOISE2X_CONFIG_PATH`` that exist, in order.
+
+    Raises
+    ------
+    ConfigError
+        If a listed folder does not exist (the message names it).
+    """
+    folders = []
+    for entry in os.environ.get(CONFIG_PATH_VARIABLE, "").split(os.pathsep):
+        if not entry.strip():
+            continue
+        folder = Path(entry).expanduser().resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"{CONFIG_PATH_VARIABLE}: {folder} is not a folder")
+        folders.append(folder)
+    return folders
+
+
 def group_options(group: str) -> list[str]:
-    """Return the choices of config `group` (the YAML stems in ``noise2x/conf/<group>``).
+    """Return the choices of config `group`: the YAML stems in ``noise2x/conf/<group>``.
+
+    Folders of ``$NOISE2X_CONFIG_PATH`` add their ``<group>/*.yaml``.
 
     Examples
     --------
@@ -203,7 +232,11 @@ def group_options(group: str) -> list[str]:
     True
     """
     folder = resources.files("noise2x") / "conf" / group
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    names = {p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")}
+    for extra in config_folders():
+        if (extra / group).is_dir():
+            names |= {p.stem for p in (extra / group).glob("*.yaml")}
+    return sorted(names)
 
 
 def _suggest(word: str, known: typing.Iterable[str]) -> str:
@@ -247,6 +280,10 @@ def _compose(overrides: list[str]) -> Any:
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
+    extra = config_folders()
+    if extra:  # searched after the packaged config: a YAML there adds a choice to a group
+        paths = ",".join(f"file://{folder}" for folder in extra)
+        overrides = [f"hydra.searchpath=[{paths}]", *overrides]
     GlobalHydra.instance().clear()
     try:
         with initialize_config_module(config_module="noise2x.conf", version_base=None):
