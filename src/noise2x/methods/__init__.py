@@ -1,6 +1,12 @@
-"""Denoising methods, registered by name in ``METHODS``."""
+"""Denoising methods, registered by name in ``METHODS``.
 
-from noise2x.methods import bm3d, lines, n2n, n2v, ne2ne, prior, self2self, zsn2n  # noqa: F401
+Every module of this package is imported here, so that a new method's file registers itself
+with no edit of this file (``docs/development.md``, "Adding a method").
+"""
+
+import importlib
+import pkgutil
+
 from noise2x.methods.base import (
     METHODS,
     Batch,
@@ -53,3 +59,7 @@ __all__ = [
     "ZeroShotNoise2Noise",
     "zsn2n_loss",
 ]
+
+for _module in pkgutil.iter_modules(__path__):  # a method file not imported above registers too
+    importlib.import_module(f"{__name__}.{_module.name}")
+del _module
