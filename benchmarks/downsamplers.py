@@ -30,10 +30,11 @@ about an hour on this project's 2-core CPU (ZS-N2N: ~2.4 minutes per 256x256 gre
 one core). Jobs run in ``--workers`` processes with ``--threads`` torch threads each.
 
 Writes ``benchmarks/results/downsamplers.json`` (every job, with its PSNR curve; machine, date,
-command), ``downsamplers.md`` (the tables, rendered by ``noise2x.report.downsamplers`` so that
-``noise2x report`` gives the same text), ``downsamplers_curves.png`` (PSNR per step, one panel
-per noise level, one line per downsampler) and ``downsamplers_grid.png`` (clean / noisy /
-every downsampler's result for one image at every sigma).
+command; and the rendering ``noise2x report`` shows: ``markdown`` and chart specs, from
+``benchmarks/downsamplers_report.py``), ``downsamplers.md`` (the tables),
+``downsamplers_curves.png`` (PSNR per step, one panel per noise level, one line per
+downsampler) and ``downsamplers_grid.png`` (clean / noisy / every downsampler's result for one
+image at every sigma).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import sys
 import time
 from pathlib import Path
 
+import downsamplers_report  # benchmarks/downsamplers_report.py: this script's rendering
 import numpy as np
 
 from noise2x.report.machine import machine
@@ -296,16 +298,15 @@ def grid_figure(examples: Path, path: Path) -> Path | None:
 
 
 def write_outputs(result: dict, out: Path, examples: Path | None) -> None:
-    from noise2x.report.downsamplers import charts, markdown
     from noise2x.report.figures import matplotlib_missing
 
-    out.with_suffix(".md").write_text(markdown(result))
+    downsamplers_report.save(result, out)
     reason = matplotlib_missing()
     if reason:
         print(f"figures skipped: {reason}", file=sys.stderr)
         return
     prefix = f"curves_{FIGURE[0]}_".lower()
-    curves = [c for c in charts(result) if c.name.startswith(prefix)]
+    curves = [c for c in downsamplers_report.charts(result) if c.name.startswith(prefix)]
     if curves:
         _curve_panels(curves, out.with_name(out.stem + "_curves.png"))
     if examples is not None:
@@ -380,9 +381,8 @@ def main(argv: list[str] | None = None) -> int:
             result["rows"].append(row)
             partial.write_text(json.dumps(result, indent=1))
     result["total_seconds"] = time.perf_counter() - started
-    args.out.write_text(json.dumps(result, indent=1))
-    partial.unlink(missing_ok=True)
     write_outputs(result, args.out, examples)
+    partial.unlink(missing_ok=True)
     print(args.out.with_suffix(".md").read_text())
     return 0
 

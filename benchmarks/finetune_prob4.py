@@ -31,9 +31,11 @@ Usage::
         --naive-epochs 2 --unsafe-steps 10 --out /tmp/finetune-smoke  # smoke test (one line)
     python benchmarks/finetune_prob4.py --table-only                 # re-render the Markdown
 
-Writes ``OUT/finetune_prob4.json`` (settings, machine, date, every number and history),
-``OUT/finetune_prob4.md`` (the tables) and ``OUT/finetune_prob4.png`` (noisy | pretrained |
-naive | fine-tuned crops), OUT being ``--out`` (default ``benchmarks/results``).
+Writes ``OUT/finetune_prob4.json`` (settings, machine, date, every number and history, and
+the rendering ``noise2x report`` shows: ``markdown`` and chart specs, from
+``benchmarks/finetune_prob4_report.py``), ``OUT/finetune_prob4.md`` (the tables) and
+``OUT/finetune_prob4.png`` (noisy | pretrained | naive | fine-tuned crops), OUT being ``--out``
+(default ``benchmarks/results``).
 
 References
 ----------
@@ -54,6 +56,7 @@ import sys
 import time
 from pathlib import Path
 
+import finetune_prob4_report  # benchmarks/finetune_prob4_report.py: this script's rendering
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -194,46 +197,6 @@ def figure(path: Path, panels: list[tuple[str, np.ndarray]], box: tuple[int, int
     plt.close(fig)
 
 
-def _cell(row: dict) -> str:
-    a = f"{row['psnr_db_a']:.2f} / {row['ssim_a']:.3f}"
-    return f"{a} | {row['psnr_db_b']:.2f} / {row['ssim_b']:.3f}"
-
-
-def render(report: dict) -> str:
-    """Return the Markdown tables of a report."""
-    rows = report["rows"]
-    pre = report["pretrained"]
-    lines = [
-        f"Symmetric fine-tuning on Prob4.png, {report['date']}, {report['machine']}; "
-        f"{report['size']} grey, Gaussian std 0.1 (sigma 25.5), seeds 1 and 2; pretrained "
-        f"U-Net: {pre['source']}. PSNR (dB) / SSIM against the clean image, outputs clipped "
-        "to [0, 1]; mean shift = mean(denoised y1) - mean(clean).",
-        "",
-        "| model | y1: PSNR / SSIM | y2: PSNR / SSIM | mean shift | seconds | note |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for name, row in rows.items():
-        seconds = "" if row["seconds"] is None else f"{row['seconds']:.0f}"
-        lines.append(
-            f"| {name} | {_cell(row)} | {row['mean_shift']:+.4f} | {seconds} | {row['note']} |"
-        )
-    naive = report["naive_curve"]
-    lines += ["", "Naive recipe, PSNR of f(y1) after each epoch (dB):", ""]
-    lines += ["| epoch | " + " | ".join(str(p["epoch"]) for p in naive) + " |"]
-    lines += ["| --- " * (len(naive) + 1) + "|"]
-    lines += ["| PSNR | " + " | ".join(f"{p['psnr_db_a']:.2f}" for p in naive) + " |"]
-    lines += ["| shift | " + " | ".join(f"{p['mean_shift']:+.3f}" for p in naive) + " |"]
-    for key in ("finetune", "unsafe"):
-        record = report[key]
-        history = ", ".join(f"{s}: {h:.6f}" for s, h in record["holdout_history"])
-        lines += [
-            "",
-            f"Held-out loss ({key}; step: loss): {history}. Best step {record['best_step']}, "
-            f"pretrained weights kept: {record['kept_pretrained']}.",
-        ]
-    return "\n".join(lines) + "\n"
-
-
 def _finetune_row(result, denoiser, pair, clean, note) -> tuple[dict, np.ndarray, dict]:
     tuned = result.denoiser(denoiser)
     outs = [apply(tuned, x) for x in pair]
@@ -265,7 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     json_path = args.out / "finetune_prob4.json"
     if args.table_only:
-        json_path.with_suffix(".md").write_text(render(json.loads(json_path.read_text())))
+        print(finetune_prob4_report.save(json.loads(json_path.read_text()), json_path))
         return
     if args.checkpoint is None and args.pretrain_steps is None:
         parser.error("give --checkpoint CKPT or --pretrain-steps N")
@@ -291,6 +254,7 @@ def main() -> None:
         pretrained = {"checkpoint": str(args.checkpoint), "source": f"`{args.checkpoint}`"}
     denoiser = load_denoiser(pretrained["checkpoint"])
     report = {
+        "benchmark": "finetune_prob4",
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         "1 thread",
@@ -333,8 +297,7 @@ def main() -> None:
     print(json.dumps(rows["fine-tuned"]), flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(report, indent=1))
-    json_path.with_suffix(".md").write_text(render(report))
+    text = finetune_prob4_report.save(report, json_path)
     side = min(FIGURE_BOX[2], clean.shape[1], clean.shape[2])
     box = FIGURE_BOX if clean.shape[1] >= 1024 else (0, 0, side)
     panels = [
@@ -344,7 +307,7 @@ def main() -> None:
         (f"fine-tuned {rows['fine-tuned']['psnr_db_a']:.2f} dB", tuned_a),
     ]
     figure(json_path.with_suffix(".png"), panels, box)
-    print(render(report), flush=True)
+    print(text, flush=True)
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ Usage::
 Times are for this project's 2-core CPU with nothing else running: one job (one image, one
 condition) costs about 9 minutes on one core, almost all of it noise2x's training.
 
-Writes ``benchmarks/results/lines.json`` (every job, machine, date, command), ``lines.md``
-and ``lines.png`` (damaged | restored | clean for two examples).
+Writes ``benchmarks/results/lines.json`` (every job, machine, date, command, and the rendering
+``noise2x report`` shows: ``markdown`` and chart specs, from ``benchmarks/lines_report.py``),
+``lines.md`` and ``lines.png`` (damaged | restored | clean for two examples).
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ import sys
 import time
 from pathlib import Path
 
+import lines_report  # benchmarks/lines_report.py: the rendering of this script's results
 import numpy as np
+from lines_report import METHODS, NOISES, VALUES
 
-from noise2x.report.lines import markdown
 from noise2x.report.machine import machine
 
 HERE = Path(__file__).resolve().parent
@@ -60,8 +62,6 @@ RESULTS = HERE / "results"
 SIGMA = 25.0
 # (axis, fraction) of the issue: 10/20/30 % rows, 10/30 % columns; each with and without noise
 DAMAGE = [("rows", 0.1), ("rows", 0.2), ("rows", 0.3), ("cols", 0.1), ("cols", 0.3)]
-VALUES = ["black", "white"]
-NOISES = ["none", "gauss25"]
 SUBSETS = {
     "default": ["01.png"],
     "full": [f"{i:02d}.png" for i in range(1, 13)],
@@ -70,7 +70,6 @@ SUBSETS = {
 # The README figure: (image, axis, fraction, value, noise)
 FIGURE = [("01.png", "rows", 0.2, "black", "none"), ("01.png", "cols", 0.3, "white", "gauss25")]
 QUICK = dict(crop=64, steps=20, passes=4, conditions=[("rows", 0.2), ("cols", 0.3)])
-METHODS = ["noise2x", "interp", "biharmonic"]
 # Conditions where ``--net`` also runs noise2x with its network as denoiser (--denoiser
 # self2self): a second training per job (~10 more minutes), so not in the default run.
 NET_CONDITIONS = [("rows", 0.2, "gauss25")]
@@ -259,10 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     examples = Path("runs/bench-lines/examples")  # restored images of the figure (not committed)
     if args.table_only:
-        result = json.loads(args.out.read_text())
-        args.out.with_suffix(".md").write_text(markdown(result))
+        text = lines_report.save(json.loads(args.out.read_text()), args.out)
         figure(examples, args.out.with_suffix(".png"))
-        print(markdown(result))
+        print(text)
         return 0
     if not (DATA / "Set12").is_dir():
         print(f"data folder {DATA / 'Set12'} not found (set NOISE2X_DATA)", file=sys.stderr)
@@ -289,11 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             result["rows"].append(row)
             partial.write_text(json.dumps(result, indent=1))
     result["total_seconds"] = time.perf_counter() - started
-    args.out.write_text(json.dumps(result, indent=1))
+    text = lines_report.save(result, args.out)
     partial.unlink(missing_ok=True)
-    args.out.with_suffix(".md").write_text(markdown(result))
     figure(examples, args.out.with_suffix(".png"))
-    print(markdown(result))
+    print(text)
     return 0
 
 

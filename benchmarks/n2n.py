@@ -19,7 +19,13 @@ Usage::
     python benchmarks/n2n.py --table-only          # re-render the Markdown from the JSON
 
 Writes ``benchmarks/results/n2n.json`` (config, machine, date, per-image numbers, training
-times) and ``n2n.md``. Training runs go to ``--runs`` (default ``runs/bench-n2n``).
+times, and the rendering ``noise2x report`` shows: ``markdown`` and chart specs) and
+``n2n.md``. Training runs go to ``--runs`` (default ``runs/bench-n2n``).
+
+JSON: ``{"benchmark": "n2n", "date", "machine", "steps", "precision", "noises": [...],
+"training": [{"noise", "mode", "steps", "seconds", "val_psnr_db", ...}], "images": [{"noise",
+"set", "image", "noisy": {...}, "n2n": {...}, "n2c": {...}, "bm3d": {...}}]}``, each method
+``{"psnr_db", "ssim", ...}``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
+from noise2x.report.tables import mean, psnr_ssim, table_lines
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -166,45 +176,121 @@ def eval_job(job: tuple[str, str, str, int]) -> dict:
     return row
 
 
-# --- reporting -------------------------------------------------------------------------------
+# --- report ----------------------------------------------------------------------------------
+TITLE = "Noise2Noise vs Noise2Clean vs BM3D"
+LABELS = {
+    "noisy": "noisy",
+    "n2n": "N2N (noisy targets)",
+    "n2c": "N2C (clean targets)",
+    "bm3d": "BM3D",
+}
+
+
+def _groups(report: dict) -> dict[tuple[str, str], list[dict]]:
+    """Per-image rows by (set, noise): noises in the JSON's order, then sets."""
+    sets = list(dict.fromkeys([*SETS, *(r["set"] for r in report["images"])]))
+    groups = {}
+    for noise in report["noises"]:
+        for dataset in sets:
+            rows = [r for r in report["images"] if r["noise"] == noise and r["set"] == dataset]
+            if rows:
+                groups[dataset, noise] = rows
+    return groups
+
+
 def _mean(rows: list[dict], method: str, key: str) -> float:
-    return float(np.mean([r[method][key] for r in rows]))
+    return mean(r[method][key] for r in rows)
 
 
-def render(report: dict) -> str:
+def markdown(report: dict) -> str:
+    """Return the tables written to ``n2n.md`` (and shown in the README).
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``n2n.json``.
+
+    Returns
+    -------
+    str
+        A caption, the test-set table and the training table; ends with a newline.
+    """
     lines = [
         f"Noise2Noise benchmark, {report['date']}, {report['machine']}; "
         f"U-Net of the paper trained on Train400 ({report['steps']} steps of 8 crops of "
         f"64x64, one thread each, {report['precision']}); PSNR (dB) / SSIM, mean over n images.",
         "",
-        "| set | noise | n | noisy | N2N (noisy targets) | N2C (clean targets) | N2N − N2C "
-        "| BM3D |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for noise in report["noises"]:
-        for dataset in SETS:
-            rows = [r for r in report["images"] if r["noise"] == noise and r["set"] == dataset]
-            if not rows:
-                continue
-            cells = [
-                f"{_mean(rows, m, 'psnr_db'):.2f} / {_mean(rows, m, 'ssim'):.3f}"
-                for m in ("noisy", "n2n", "n2c")
-            ]
-            gap = _mean(rows, "n2n", "psnr_db") - _mean(rows, "n2c", "psnr_db")
-            bm3d = f"{_mean(rows, 'bm3d', 'psnr_db'):.2f} / {_mean(rows, 'bm3d', 'ssim'):.3f}"
-            lines.append(
-                f"| {dataset} | {noise} | {len(rows)} | "
-                + " | ".join(cells)
-                + f" | {gap:+.2f} dB | {bm3d} |"
-            )
-    lines += ["", "| noise | targets | steps | training time | val PSNR (4 held-out Train400) |"]
-    lines += ["| --- | --- | --- | --- | --- |"]
-    for job in report["training"]:
-        lines.append(
-            f"| {job['noise']} | {job['mode']} | {job['steps']} | {job['seconds'] / 60:.1f} min | "
-            f"{job['val_psnr_db']:.2f} dB |"
-        )
+    body = []
+    for (dataset, noise), rows in _groups(report).items():
+        cells = [psnr_ssim(_mean(rows, m, "psnr_db"), _mean(rows, m, "ssim")) for m in LABELS]
+        gap = _mean(rows, "n2n", "psnr_db") - _mean(rows, "n2c", "psnr_db")
+        body.append([dataset, noise, str(len(rows)), *cells[:3], f"{gap:+.2f} dB", cells[3]])
+    header = ["set", "noise", "n", *list(LABELS.values())[:3], "N2N − N2C", "BM3D"]
+    lines += table_lines(header, body)
+    lines.append("")
+    training = [
+        [
+            job["noise"],
+            job["mode"],
+            str(job["steps"]),
+            f"{job['seconds'] / 60:.1f} min",
+            f"{job['val_psnr_db']:.2f} dB",
+        ]
+        for job in report["training"]
+    ]
+    header = ["noise", "targets", "steps", "training time", "val PSNR (4 held-out Train400)"]
+    lines += table_lines(header, training)
     return "\n".join(lines) + "\n"
+
+
+def charts(report: dict) -> list[Chart]:
+    """Return the N2N vs N2C vs BM3D bar chart of mean PSNR per test set and noise.
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``n2n.json``.
+
+    Returns
+    -------
+    list of BarChart
+    """
+    groups = _groups(report)
+    return [
+        BarChart(
+            "psnr",
+            "Noise2Noise vs Noise2Clean vs BM3D: mean PSNR",
+            [f"{dataset} {noise} (n={len(rows)})" for (dataset, noise), rows in groups.items()],
+            {
+                label: [_mean(rows, m, "psnr_db") for rows in groups.values()]
+                for m, label in LABELS.items()
+            },
+            "PSNR (dB)",
+        )
+    ]
+
+
+def save(report: dict, out: Path) -> str:
+    """Store the rendering in `report` and write it: the JSON `out` and the ``.md`` beside it.
+
+    ``--table-only`` calls this on the committed JSON.
+
+    Parameters
+    ----------
+    report : dict
+        The benchmark's result (its parsed JSON).
+    out : Path
+        The ``.json`` file to write.
+
+    Returns
+    -------
+    str
+        The Markdown written.
+    """
+    report = {"benchmark": "n2n", **report}
+    rendered = with_rendering(report, title=TITLE, markdown=markdown(report), charts=charts(report))
+    return write_result(rendered, out)
 
 
 def main() -> None:
@@ -218,7 +304,7 @@ def main() -> None:
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
     if args.table_only:
-        args.out.with_suffix(".md").write_text(render(json.loads(args.out.read_text())))
+        print(save(json.loads(args.out.read_text()), args.out))
         return
     for folder in ["Train400", *SETS]:
         if not (DATA / folder).is_dir():
@@ -226,6 +312,7 @@ def main() -> None:
     import torch
 
     report = {
+        "benchmark": "n2n",
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{args.workers} worker(s) x 1 thread",
@@ -257,9 +344,8 @@ def main() -> None:
             for row in pool.imap(eval_job, eval_jobs):
                 report["images"].append(row)
                 args.out.write_text(json.dumps(report, indent=1))
-        print(render(report), flush=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    args.out.with_suffix(".md").write_text(render(report))
+        print(markdown(report), flush=True)
+    save(report, args.out)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,13 @@ grayscale 64x64 crops (the settings of ``benchmarks/n2n.py``), at width 48 (the 
 Usage::
 
     python benchmarks/n2n_step.py [--steps 20] [--batch 8] [--patch 64]
+    python benchmarks/n2n_step.py --table-only    # re-render the Markdown from the JSON
 
-Writes ``benchmarks/results/n2n_step.json`` and ``n2n_step.md``.
+Writes ``benchmarks/results/n2n_step.json`` (the measurements, and the rendering ``noise2x
+report`` shows: ``markdown`` and chart specs) and ``n2n_step.md``.
+
+JSON: ``{"benchmark": "n2n_step", "date", "machine", "torch", "native_bf16", "batch", "patch",
+"rows": [{"threads", "width", "bf16", "channels_last", "ms_per_step"}]}``.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ import platform
 import time
 from pathlib import Path
 
-import torch
-
-from noise2x.nets import build_net
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
+from noise2x.report.tables import MISSING, table_lines
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def ms_per_step(width: int, bf16: bool, channels_last: bool, batch: int, patch: int, steps: int):
+    import torch
+
+    from noise2x.nets import build_net
+
     net = build_net("unet_n2n", 1, seed=0, width=width)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-4, betas=(0.9, 0.99))
     generator = torch.Generator().manual_seed(0)
@@ -54,12 +63,98 @@ def ms_per_step(width: int, bf16: bool, channels_last: bool, batch: int, patch: 
     return 1000.0 * (time.perf_counter() - start) / steps
 
 
+# --- report ----------------------------------------------------------------------------------
+TITLE = "Noise2Noise U-Net: cost of one training step"
+#: (bf16, channels_last) -> column title, in the script's order.
+COLUMNS = {
+    (False, False): "fp32",
+    (False, True): "fp32 channels-last",
+    (True, False): "bf16",
+    (True, True): "bf16 + channels-last",
+}
+
+
+def _cells(result: dict) -> dict[tuple[int, int], dict[tuple[bool, bool], float]]:
+    cells: dict[tuple[int, int], dict[tuple[bool, bool], float]] = {}
+    for r in result["rows"]:
+        key = (bool(r["bf16"]), bool(r["channels_last"]))
+        cells.setdefault((r["threads"], r["width"]), {})[key] = r["ms_per_step"]
+    threads = list(dict.fromkeys(t for t, _ in cells))
+    widths = list(dict.fromkeys(w for _, w in cells))
+    return {(t, w): cells[t, w] for t in threads for w in widths if (t, w) in cells}
+
+
+def markdown(result: dict) -> str:
+    """Return the table written to ``n2n_step.md``.
+
+    Parameters
+    ----------
+    result : dict
+        The parsed ``n2n_step.json``.
+
+    Returns
+    -------
+    str
+        A caption line, a blank line and one row per (threads, width); ends with a newline.
+    """
+    patch = result["patch"]
+    lines = [
+        f"U-Net (unet_n2n) training step, batch {result['batch']} x {patch}x{patch} grey, "
+        f"{result['date']}, {result['machine']}, torch {result['torch']}; ms per step.",
+        "",
+    ]
+    body = [
+        [str(threads), str(width)] + [MISSING if k not in ms else f"{ms[k]:.1f}" for k in COLUMNS]
+        for (threads, width), ms in _cells(result).items()
+    ]
+    lines += table_lines(["threads", "width", *COLUMNS.values()], body)
+    return "\n".join(lines) + "\n"
+
+
+def charts(result: dict) -> list[Chart]:
+    """Return a bar chart of ms per step: one group per (threads, width), one bar per variant.
+
+    Parameters
+    ----------
+    result : dict
+        The parsed ``n2n_step.json``.
+
+    Returns
+    -------
+    list of BarChart
+    """
+    cells = _cells(result)
+    return [
+        BarChart(
+            "ms_per_step",
+            f"U-Net training step, batch {result['batch']} x {result['patch']}²",
+            [f"{t} thread(s), width {w}" for t, w in cells],
+            {title: [ms.get(k) for ms in cells.values()] for k, title in COLUMNS.items()},
+            "ms per step",
+            value_format="{:.0f}",
+        )
+    ]
+
+
+def save(result: dict, out: Path) -> str:
+    """Render `result` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    rendered = with_rendering(result, title=TITLE, markdown=markdown(result), charts=charts(result))
+    return write_result(rendered, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--patch", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=RESULTS / "n2n_step.json")
+    parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args()
+    if args.table_only:
+        print(save(json.loads(args.out.read_text()), args.out))
+        return
+    import torch
+
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
@@ -86,23 +181,8 @@ def main() -> None:
         patch=args.patch,
         rows=rows,
     )
-    (RESULTS / "n2n_step.json").write_text(json.dumps(result, indent=1))
-    lines = [
-        f"U-Net (unet_n2n) training step, batch {args.batch} x {args.patch}x{args.patch} grey, "
-        f"{result['date']}, {result['machine']}, torch {result['torch']}; ms per step.",
-        "",
-        "| threads | width | fp32 | fp32 channels-last | bf16 | bf16 + channels-last |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for threads in (1, 2):
-        for width in (48, 16):
-            cells = [
-                f"{r['ms_per_step']:.1f}"
-                for r in rows
-                if r["threads"] == threads and r["width"] == width
-            ]
-            lines.append(f"| {threads} | {width} | " + " | ".join(cells) + " |")
-    (RESULTS / "n2n_step.md").write_text("\n".join(lines) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    print(save(result, args.out))
 
 
 if __name__ == "__main__":

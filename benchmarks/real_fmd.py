@@ -39,10 +39,11 @@ Threads: with the CPU shared with other work, two torch threads for training wer
 0.5-2.6 s per step here against 0.22-0.24 s with one thread (two threads wait for each other
 when one of them is descheduled), so on a busy machine pass ``--threads 1``.
 
-Writes ``benchmarks/results/real_fmd.json`` (config, machine, date, training, per-image rows;
-``real_fmd.partial.json`` during evaluation), ``real_fmd.md`` and ``real_fmd.png`` (crops of
-field 19). Training runs and the denoised images (``.npy``) go to ``--runs`` (default
-``runs/bench-fmd``, git-ignored).
+Writes ``benchmarks/results/real_fmd.json`` (config, machine, date, training, per-image rows,
+and the rendering ``noise2x report`` shows: ``markdown`` and chart specs, from
+``benchmarks/real_fmd_report.py``; ``real_fmd.partial.json`` during evaluation),
+``real_fmd.md`` and ``real_fmd.png`` (crops of field 19). Training runs and the denoised
+images (``.npy``) go to ``--runs`` (default ``runs/bench-fmd``, git-ignored).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import real_fmd_report  # benchmarks/real_fmd_report.py: the rendering of this script's results
 
 from noise2x.report.machine import machine
 
@@ -70,16 +72,6 @@ VAL_COUNT = 2
 TEST_FIELDS = ["17", "18", "19", "20"]
 FIGURE_FIELD = "19"  # FMD's own test field of view
 CROP = 192
-METHODS = ["raw", "n2n", "zsn2n", "bm3d", "avg"]  # table order; "n2n_best" in the JSON only
-LABELS = {
-    "raw": "raw capture",
-    "n2n": "N2N (trained on real pairs)",
-    "n2n_best": "N2N (best.ckpt by val)",
-    "zsn2n": "ZS-N2N",
-    "bm3d": "BM3D (σ estimated)",
-    "avg": "mean of 10 captures",
-    "avg50": "avg50 (ground truth)",
-}
 
 
 # --- training --------------------------------------------------------------------------------
@@ -210,81 +202,7 @@ def build_jobs(fields: list[str], training: dict, zsn2n_steps, outputs: Path) ->
     ]
 
 
-# --- reporting -------------------------------------------------------------------------------
-def _rows(report: dict, method: str, field: str | None = None) -> list[dict]:
-    return [
-        r
-        for r in report["rows"]
-        if r["method"] == method and (field is None or r["field"] == field)
-    ]
-
-
-def _cell(rows: list[dict]) -> str:
-    if not rows:
-        return "not run"
-    return f"{np.mean([r['psnr_db'] for r in rows]):.2f} / {np.mean([r['ssim'] for r in rows]):.3f}"
-
-
-def markdown(report: dict) -> str:
-    t, c = report["training"], report["config"]
-    fields = [f for f in c["test_fields"] if any(r["field"] == f for r in report["rows"])]
-    shared = (
-        f" The CPU was shared with other work (load average {report['load_start']:.1f} at the "
-        "start): seconds are inflated, PSNR/SSIM are not affected."
-        if report["cpu_shared"]
-        else ""
-    )
-    quick = " **Smoke test (--quick): not a result.**" if c["quick"] else ""
-    lines = [
-        f"Real-noise benchmark (FMD Confocal BPAE_B), {report['date']}, "
-        f"{report['machine']['cpu']}, {report['machine']['cores']} cores.{quick} N2N: the "
-        f"paper's U-Net trained on real capture pairs of fields "
-        f"{c['train_fields'][0]}–{c['train_fields'][-1]} (validation "
-        f"{c['val_fields'][0]}–{c['val_fields'][-1]}), {t['steps']} steps of "
-        f"{c['batch_size']} crops of {c['patch_size']}×{c['patch_size']}, {c['precision']}, "
-        f"{c['train_threads']} thread(s), {t['seconds'] / 60:.1f} min; last checkpoint. "
-        f"Test: the first capture ({c['capture']}) of fields {', '.join(fields)}, against "
-        f"avg50; PSNR (dB) / SSIM on the [0, 1] scale (8-bit / 255), data range 1.0, results "
-        f"clipped to [0, 1]; seconds per 512×512 image, {report['workers']} worker(s) × 1 "
-        f"thread.{shared}",
-        "",
-        f"| method | mean ({len(fields)} field{'s' if len(fields) > 1 else ''}) | "
-        + " | ".join(f"field {f}" for f in fields)
-        + " | seconds / image |",
-        "| --- | --- | " + " | ".join("---" for _ in fields) + " | --- |",
-    ]
-    for method in METHODS:
-        rows = _rows(report, method)
-        seconds = "–"
-        if method != "raw" and rows:
-            seconds = f"{np.mean([r['seconds'] for r in rows]):.1f}"
-        if method == "zsn2n" and rows:
-            seconds += f" ({rows[0]['steps']} steps)"
-        lines.append(
-            f"| {LABELS[method]} | {_cell(rows)} | "
-            + " | ".join(_cell(_rows(report, method, f)) for f in fields)
-            + f" | {seconds} |"
-        )
-    best = _rows(report, "n2n_best")
-    lines += [
-        "",
-        "BM3D's σ estimated per image (0–255 scale): "
-        + ", ".join(
-            f"field {r['field']}: {r['sigma_estimated_255']:.2f}"
-            for r in sorted(_rows(report, "bm3d"), key=lambda r: int(r["field"]))
-        )
-        + ". The mean of 10 captures uses 10 of the 50 captures that make avg50 "
-        "(optimistic reference point, not a single-image method).",
-        "",
-        f"Training: {t['steps']} steps in {t['seconds'] / 60:.1f} min "
-        f"({t['seconds_per_step']:.3f} s/step incl. validation); noisy-target validation PSNR "
-        f"(fields {c['val_fields'][0]}–{c['val_fields'][-1]}) at the end "
-        f"{t['val_psnr_db_last']:.2f} dB; best.ckpt at step {t['best_step']}"
-        + (f" scores {_cell(best)} on the test fields." if best else "."),
-    ]
-    return "\n".join(lines) + "\n"
-
-
+# --- figure ----------------------------------------------------------------------------------
 def crop_window(gt: np.ndarray, size: int) -> tuple[int, int]:
     """Top-left corner of the size x size window (stride size/4) with the brightest mean."""
     step = size // 4
@@ -310,7 +228,7 @@ def figure(report: dict, path: Path) -> bool:
     fields = sorted({r["field"] for r in report["rows"]}, key=int)
     field = FIGURE_FIELD if FIGURE_FIELD in fields else fields[0]
     folder = Path(report["outputs"]) / field
-    panels = [m for m in METHODS if (folder / f"{m}.npy").is_file()]
+    panels = [m for m in real_fmd_report.METHODS if (folder / f"{m}.npy").is_file()]
     if not panels:
         print(f"no denoised images in {folder}: figure not drawn", file=sys.stderr)
         return False
@@ -328,8 +246,8 @@ def figure(report: dict, path: Path) -> bool:
         ax.axis("off")
     for ax, (name, image) in zip(axes.ravel(), images, strict=False):
         ax.imshow(image[window], cmap="gray", vmin=0.0, vmax=vmax, interpolation="nearest")
-        score = _rows(report, name, field)
-        title = LABELS[name]
+        score = real_fmd_report.method_rows(report, name, field)
+        title = real_fmd_report.LABELS[name]
         if score:
             title += f"\n{score[0]['psnr_db']:.2f} dB / {score[0]['ssim']:.3f}"
         ax.set_title(title, fontsize=9)
@@ -346,9 +264,9 @@ def figure(report: dict, path: Path) -> bool:
 
 
 def write_outputs(report: dict, out: Path) -> None:
-    out.with_suffix(".md").write_text(markdown(report))
+    text = real_fmd_report.save(report, out)
     figure(report, out.with_suffix(".png"))
-    print(markdown(report), flush=True)
+    print(text, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -424,9 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     report["rows"].sort(key=lambda r: (int(r["field"]), r["method"]))
     report["eval_seconds"] = round(time.perf_counter() - started, 1)
     report["load_end"] = os.getloadavg()[0]
-    args.out.write_text(json.dumps(report, indent=1))
-    partial.unlink(missing_ok=True)
     write_outputs(report, args.out)
+    partial.unlink(missing_ok=True)
     return 0
 
 

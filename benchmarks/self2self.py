@@ -33,8 +33,9 @@ Times are for this project's 2-core CPU with nothing else running: Self2Self's d
 (1,000 steps, 32 passes) takes about 9 minutes per 256x256 image on one core, ZS-N2N about
 2.5 minutes, BM3D 6 seconds.
 
-Writes ``benchmarks/results/self2self.json`` (every job, machine, date, command) and
-``self2self.md``.
+Writes ``benchmarks/results/self2self.json`` (every job, machine, date, command, and the
+rendering ``noise2x report`` shows: ``markdown`` and chart specs, from
+``benchmarks/self2self_report.py``) and ``self2self.md``.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import self2self_report  # benchmarks/self2self_report.py: the rendering of this script's results
 
 from noise2x.report.machine import machine
-from noise2x.report.self2self import markdown
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -220,9 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args(argv)
     if args.table_only:
-        result = json.loads(args.out.read_text())
-        args.out.with_suffix(".md").write_text(markdown(result))
-        print(markdown(result))
+        print(self2self_report.save(json.loads(args.out.read_text()), args.out))
         return 0
     if not (DATA / "Set12").is_dir():
         print(f"data folder {DATA / 'Set12'} not found (set NOISE2X_DATA)", file=sys.stderr)
@@ -249,10 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             result["rows"].append(row)
             partial.write_text(json.dumps(result, indent=1))
     result["total_seconds"] = time.perf_counter() - started
-    args.out.write_text(json.dumps(result, indent=1))
+    text = self2self_report.save(result, args.out)
     partial.unlink(missing_ok=True)
-    args.out.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    print(text)
     return 0
 
 

@@ -19,7 +19,14 @@ Usage::
     python benchmarks/tiling_memory.py            # all cases, ~5 min on 2 cores
     python benchmarks/tiling_memory.py --table-only
 
-Writes ``benchmarks/results/tiling_memory.json`` and ``tiling_memory.md``.
+Writes ``benchmarks/results/tiling_memory.json`` (the cases, and the rendering ``noise2x
+report`` shows: ``markdown``, the README's table ``readme`` and chart specs) and
+``tiling_memory.md``.
+
+JSON: ``{"benchmark": "tiling_memory", "date", "machine", "torch", "cpu_shared", "cases":
+[{"case", "tile", "peak_rss_mb", "seconds", "dtype_shape_voxel_kept", ...}]}``. The README shows
+the table without the tile setting in the input's name, and without times when other jobs
+shared the CPU (``cpu_shared``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +44,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
+from noise2x.report.tables import table_lines
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data"))
@@ -135,26 +147,125 @@ def run_case(case: dict, folder: Path, checkpoint: Path, index: int) -> dict:
     }
 
 
-def table(report: dict) -> str:
+# --- report ----------------------------------------------------------------------------------
+TITLE = "Tiled inference: peak memory"
+_TILE_SUFFIX = re.compile(r", (auto tile|--tile \d+)$")
+
+
+def _kept(row: dict) -> str:
+    return "yes" if row["dtype_shape_voxel_kept"] else "**no**"
+
+
+def _gb(row: dict) -> str:
+    return f"{row['peak_rss_mb'] / 1024:.2f} GB"
+
+
+def markdown(report: dict) -> str:
+    """Return the table written to ``tiling_memory.md``.
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``tiling_memory.json``.
+
+    Returns
+    -------
+    str
+        A caption, the table and, on a shared CPU, a note; ends with a newline.
+    """
     lines = [
         f"Tiled inference, {report['date']}, {report['machine']}, torch {report['torch']}: "
         "`noise2x denoise --checkpoint` with the paper's U-Net (width 48), one fresh process per "
         "row; peak resident memory of that process (ru_maxrss).",
         "",
-        "| input | tile | peak memory | time | dtype, shape, voxel size kept |",
-        "| --- | --- | --- | --- | --- |",
     ]
     shared = report.get("cpu_shared", False)
-    for row in report["cases"]:
-        kept = "yes" if row["dtype_shape_voxel_kept"] else "**no**"
-        seconds = "(not quoted)" if shared else f"{row['seconds']:.0f} s"
-        lines.append(
-            f"| {row['case']} | {row['tile']} | {row['peak_rss_mb'] / 1024:.2f} GB | "
-            f"{seconds} | {kept} |"
-        )
+    body = [
+        [
+            row["case"],
+            row["tile"],
+            _gb(row),
+            "(not quoted)" if shared else f"{row['seconds']:.0f} s",
+            _kept(row),
+        ]
+        for row in report["cases"]
+    ]
+    lines += table_lines(
+        ["input", "tile", "peak memory", "time", "dtype, shape, voxel size kept"], body
+    )
     if shared:
         lines += ["", "Other jobs shared the CPU during this run: times are not quoted."]
     return "\n".join(lines) + "\n"
+
+
+def readme(report: dict) -> str:
+    """Return the README's table: the input without its tile setting; times only on an idle CPU.
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``tiling_memory.json``.
+
+    Returns
+    -------
+    str
+        The table; ends with a newline.
+    """
+    shared = report.get("cpu_shared", False)
+    body = []
+    for row in report["cases"]:
+        time = [] if shared else [f"{row['seconds']:.0f} s"]
+        body.append([_TILE_SUFFIX.sub("", row["case"]), row["tile"], _gb(row), *time, _kept(row)])
+    header = ["input", "tile", "peak memory", *([] if shared else ["time"])]
+    return "\n".join(table_lines([*header, "dtype, shape, voxel size kept"], body)) + "\n"
+
+
+def charts(report: dict) -> list[Chart]:
+    """Return a horizontal bar chart of the peak memory of each input.
+
+    Parameters
+    ----------
+    report : dict
+        The parsed ``tiling_memory.json``.
+
+    Returns
+    -------
+    list of BarChart
+    """
+    return [
+        BarChart(
+            "peak_memory",
+            "noise2x denoise --checkpoint: peak resident memory per input",
+            [row["case"] for row in report["cases"]],
+            {"peak memory": [row["peak_rss_mb"] / 1024 for row in report["cases"]]},
+            "peak resident memory (GB)",
+            horizontal=True,
+        )
+    ]
+
+
+def save(report: dict, out: Path) -> str:
+    """Store the rendering in `report` and write it: the JSON `out` and the ``.md`` beside it.
+
+    ``--table-only`` calls this on the committed JSON.
+
+    Parameters
+    ----------
+    report : dict
+        The benchmark's result (its parsed JSON).
+    out : Path
+        The ``.json`` file to write.
+
+    Returns
+    -------
+    str
+        The Markdown written.
+    """
+    report = {"benchmark": "tiling_memory", **report}
+    rendered = with_rendering(
+        report, title=TITLE, markdown=markdown(report), readme=readme(report), charts=charts(report)
+    )
+    return write_result(rendered, out)
 
 
 def main() -> None:
@@ -175,6 +286,7 @@ def main() -> None:
                 load = max(load, os.getloadavg()[0])  # the run uses 2 threads: > 2.5 is another job
                 print(json.dumps(rows[-1]), flush=True)
         report = {
+            "benchmark": "tiling_memory",
             "date": dt.date.today().isoformat(),
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "torch": torch.__version__,
@@ -184,10 +296,7 @@ def main() -> None:
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=1))
-    report = json.loads(args.out.read_text())
-    markdown = table(report)
-    args.out.with_suffix(".md").write_text(markdown)
-    print(markdown)
+    print(save(json.loads(args.out.read_text()), args.out))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ Usage::
     python benchmarks/zsn2n.py --full          # every image of Set12 and CBSD68
     python benchmarks/zsn2n.py --table-only    # re-render the Markdown table from the JSON
 
-Writes ``benchmarks/results/zsn2n.json`` (every job, machine, date) and ``zsn2n.md``.
+Writes ``benchmarks/results/zsn2n.json`` (every job, machine, date, and the rendering
+``noise2x report`` shows: ``markdown`` and chart specs, from ``benchmarks/zsn2n_report.py``)
+and ``zsn2n.md``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import zsn2n_report  # benchmarks/zsn2n_report.py: the rendering of this script's results
 
 from noise2x.report.machine import machine
 
@@ -225,63 +228,6 @@ def build_jobs(subset: str, threads: int) -> list[tuple]:
     return sorted(jobs, key=lambda j: order[j[3]])
 
 
-# --- table -----------------------------------------------------------------------------------
-def summarize(rows: list[dict]) -> list[dict]:
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["dataset"], r["noise"], r["method"]), []).append(r)
-    out = []
-    for (dataset, noise, method), rs in groups.items():
-        out.append(
-            dict(
-                dataset=dataset,
-                noise=noise,
-                method=method,
-                n=len(rs),
-                psnr_db=float(np.mean([r["psnr_db"] for r in rs])),
-                ssim=float(np.mean([r["ssim"] for r in rs])),
-                seconds=float(np.mean([r["seconds"] for r in rs])),
-                steps=rs[0].get("steps"),
-            )
-        )
-    return out
-
-
-def _cell(cells: dict, method: str) -> str:
-    s = cells.get(method)
-    if s is None:
-        return "not run"
-    text = f"{s['psnr_db']:.2f} / {s['ssim']:.3f}"
-    if method != "noisy":
-        text += f" / {s['seconds']:.1f} s"
-    return text
-
-
-def markdown(result: dict) -> str:
-    summary = summarize(result["rows"])
-    lines = [
-        f"ZS-N2N benchmark, {result['date']}, {result['machine']['cpu']}, "
-        f"{result['workers']} worker(s) x {result['threads']} thread(s); "
-        f"PSNR (dB) / SSIM / seconds per image, mean over n images.",
-        "",
-        "| set | noise | n | noisy | noise2x | paper's procedure | BM3D |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    keys = sorted(
-        {(s["dataset"], s["noise"]) for s in summary},
-        key=lambda k: (k[0] != "Set12", k[0], list(NOISES).index(k[1])),
-    )
-    for dataset, noise in keys:
-        cells = {s["method"]: s for s in summary if (s["dataset"], s["noise"]) == (dataset, noise)}
-        n = cells["noisy"]["n"] if "noisy" in cells else ""
-        lines.append(
-            f"| {dataset} | {noise} | {n} | "
-            + " | ".join(_cell(cells, m) for m in ["noisy", "noise2x", "paper", "bm3d"])
-            + " |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="every image (hours)")
@@ -291,9 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-only", action="store_true")
     args = parser.parse_args(argv)
     if args.table_only:
-        result = json.loads(args.out.read_text())
-        args.out.with_suffix(".md").write_text(markdown(result))
-        print(markdown(result))
+        print(zsn2n_report.save(json.loads(args.out.read_text()), args.out))
         return 0
     if not DATA.exists():
         print(f"data folder {DATA} not found (set NOISE2X_DATA)", file=sys.stderr)
@@ -317,10 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             partial.write_text(json.dumps(result, indent=1))
     result["total_seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1))
+    text = zsn2n_report.save(result, args.out)
     partial.unlink(missing_ok=True)
-    args.out.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    print(text)
     return 0
 
 

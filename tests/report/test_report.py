@@ -1,259 +1,180 @@
-"""noise2x.report: each kind renders its script's tables, the page links its figures.
+"""noise2x.report: the generic renderer, and the committed results it renders.
 
-Three kinds of check: hand-made JSON of every kind rendered into known lines (numbers
-formatted as in the README); the same JSON rendered by the benchmark script's own function
-(where the script has one) gives the same text; and the committed ``benchmarks/results/*.json``
-give exactly the committed ``*.md`` and the README's tables.
+Every benchmark script stores its rendering in its JSON (``"markdown"``, ``"readme"``,
+``"charts"``); the report copies the text and draws the charts. Checked here: the committed
+``benchmarks/results/*.json`` carry exactly their committed ``.md`` and the README's tables;
+the renderer copies, draws and rejects bad files naming them; and the one piece of logic of a
+benchmark's own renderer that the README shows condensed.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
-from report_samples import SAMPLES
+from report_samples import MARKDOWN, README, bar_spec, line_spec, plain, toy
 
-from noise2x.report import KINDS, BarChart, detect_kind, load_result, write_report
+from noise2x.report import (
+    BarChart,
+    LineChart,
+    chart_from_spec,
+    chart_to_spec,
+    detect_kind,
+    load_result,
+    with_rendering,
+    write_report,
+    write_result,
+)
 from noise2x.report.page import PARTIAL, list_results
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
 COMMITTED = sorted(p for p in RESULTS.glob("*.json") if not p.name.endswith(PARTIAL))
-#: The function each benchmark script renders its Markdown with (scripts that render inline
-#: in main() have none: their committed .md is the reference).
-SCRIPT_RENDERERS = {
-    "zsn2n": "markdown",
-    "n2n": "render",
-    "tiling_memory": "table",
-    "real_fmd": "markdown",
-    "finetune_prob4": "render",
-}
 
 
-def _write(folder: Path, name: str, data: dict) -> Path:
+def _write(folder: Path, name: str, data: object) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     path.write_text(json.dumps(data, indent=1))
     return path
 
 
-def _script(name: str):
-    path = REPO / "benchmarks" / f"{name}.py"
-    if not path.is_file():
-        pytest.skip(f"benchmark script not found: {path}")
-    spec = importlib.util.spec_from_file_location(f"_benchmark_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-# --- every kind ------------------------------------------------------------------------------
-def test_every_registered_kind_has_a_sample_and_every_sample_a_kind():
-    assert sorted(SAMPLES) == KINDS.names()
-
-
-@pytest.mark.parametrize("name", KINDS.names())
-def test_sample_is_recognised_as_its_kind_from_its_content(name):
-    assert detect_kind(SAMPLES[name](), f"{name}.json").name == name
-
-
-@pytest.mark.parametrize("name", sorted(SCRIPT_RENDERERS))
-def test_kind_renders_what_the_benchmark_script_renders(name):
-    render = getattr(_script(name), SCRIPT_RENDERERS[name])
-    data = SAMPLES[name]()
-
-    assert KINDS.get(name).markdown(data) == render(data)
-
-
+# --- the committed results ---------------------------------------------------------------------
 @pytest.mark.parametrize("path", COMMITTED, ids=[p.stem for p in COMMITTED])
-def test_committed_result_renders_exactly_its_committed_markdown(path):
-    markdown = path.with_suffix(".md")
-    if not markdown.is_file():
-        pytest.skip(f"{markdown} not written yet")
+def test_committed_result_names_its_script_and_carries_exactly_its_committed_markdown(path):
+    section = load_result(path)  # also builds every chart of its specs
 
-    assert load_result(path).markdown == markdown.read_text(encoding="utf-8")
+    assert section.kind.name == path.stem
+    assert (REPO / "benchmarks" / f"{path.stem}.py").is_file()
+    assert path.with_suffix(".md").is_file(), f"{path.name} has no committed .md"
+    assert section.markdown == path.with_suffix(".md").read_text(encoding="utf-8")
 
 
-def test_readme_tables_are_those_the_report_renders():
-    """Every README table whose header a committed result renders equals that rendering."""
+def test_readme_tables_of_a_benchmark_are_those_its_committed_result_stores():
+    """Every README table headed like a committed result's table is that table (its readme)."""
     readme = [line.strip() for line in (REPO / "README.md").read_text().splitlines()]
-    matched = 0
+    matched = []
     for path in COMMITTED:
         section = load_result(path)
-        text = section.readme or section.markdown
-        for block in text.strip().split("\n\n"):
+        for block in (section.readme or section.markdown).strip().split("\n\n"):
             lines = block.splitlines()
             if not lines[0].startswith("| ") or lines[0] not in readme:
                 continue
             start = readme.index(lines[0])
             assert readme[start : start + len(lines)] == lines, f"README table of {path.name}"
-            matched += 1
+            matched.append(path.stem)
     if COMMITTED:
-        assert matched > 0  # the check above ran on at least one table
+        assert matched  # the check above ran on at least one table
 
 
-# --- numbers as the README formats them --------------------------------------------------------
-def test_zsn2n_table_means_per_set_and_noise_set12_first_missing_methods_not_run():
-    lines = KINDS.get("zsn2n").markdown(SAMPLES["zsn2n"]()).splitlines()
+# --- loading a result: the text is copied, the charts are built from their specs ---------------
+def test_load_result_copies_the_markdown_readme_and_title_and_builds_the_charts(tmp_path):
+    section = load_result(_write(tmp_path, "toy", toy()))
 
-    assert lines[4] == (
-        "| Set12 | gauss25 | 2 | 20.00 / 0.380 | 27.50 / 0.730 / 145.0 s "
-        "| 27.40 / 0.720 / 490.0 s | 29.50 / 0.860 / 6.0 s |"
-    )
-    assert lines[5].startswith("| Set12 | gauss50 | 1 | 23.12 / 0.500 |")
-    assert (
-        lines[6]
-        == "| CBSD68 | gauss25 |  | not run | 27.00 / 0.800 / 400.0 s | not run | not run |"
-    )
-
-
-def test_zsn2n_step_readme_table_bolds_the_fastest_and_marks_unmeasured_variants():
-    data = SAMPLES["zsn2n_step"]()
-    data["rows"] = [r for r in data["rows"] if not (r["compiled"] and r["threads"] == 2)]
-
-    lines = KINDS.get("zsn2n_step").readme(data).splitlines()
-
-    assert lines[2] == "| 1 | 250.0 ms | 210.0 ms | 160.0 ms | **75.0 ms** | 170.0 ms |"
-    assert lines[3] == "| 2 | 125.0 ms | 105.0 ms | 80.0 ms | **37.5 ms** | – |"
-
-
-def test_n2n_table_has_the_gap_with_sign_and_training_minutes():
-    text = KINDS.get("n2n").markdown(SAMPLES["n2n"]())
-
-    assert (
-        "| BSD68 | gauss25 | 2 | 20.50 / 0.390 | 28.93 / 0.820 | 28.97 / 0.822 | -0.04 dB |" in text
-    )
-    assert "| gauss25 | n2c | 6000 | 19.4 min | 26.23 dB |" in text
-
-
-def test_n2n_step_table_one_row_per_threads_and_width():
-    text = KINDS.get("n2n_step").markdown(SAMPLES["n2n_step"]())
-
-    assert text.splitlines()[2:] == [
-        "| threads | width | fp32 | fp32 channels-last | bf16 | bf16 + channels-last |",
-        "| --- | --- | --- | --- | --- | --- |",
-        "| 1 | 16 | 100.0 | 90.0 | 50.0 | 40.0 |",
+    assert section.kind.name == "toy"
+    assert section.kind.title == "Toy benchmark: a vs b"
+    assert (section.markdown, section.readme) == (MARKDOWN, README)
+    assert section.charts == [
+        BarChart(
+            "psnr",
+            "Toy: mean PSNR",
+            ["Set12", "BSD68"],
+            {"a": [29.94, 28.93], "b": [28.63, None]},
+            "PSNR (dB)",
+        ),
+        LineChart(
+            "curves",
+            "Toy: PSNR per step",
+            {"a": ([10, 20], [27.0, 29.0]), "b": ([10, 20], [25.0, 27.0])},
+            xlabel="step",
+            ylabel="PSNR (dB)",
+        ),
     ]
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_tiling_memory_readme_table_drops_the_tile_from_the_name_and_times_when_shared(shared):
-    data = SAMPLES["tiling_memory"](cpu_shared=shared)
+def test_load_result_of_the_least_result_has_the_scripts_name_and_no_readme_or_chart(tmp_path):
+    section = load_result(_write(tmp_path, "plain", plain()))
 
-    lines = KINDS.get("tiling_memory").readme(data).splitlines()
-    full = KINDS.get("tiling_memory").markdown(data)
-
-    time = "" if shared else " 116 s |"
-    assert lines[3] == f"| 4096 x 4096 uint16 TIFF | 512 | 0.88 GB |{time} **no** |"
-    assert ("(not quoted)" in full) == shared
+    assert section.kind.title == "plain (benchmarks/plain.py)"
+    assert section.readme is None and section.charts == []
 
 
-def test_real_fmd_table_lists_only_fields_with_rows_and_the_best_checkpoint():
-    text = KINDS.get("real_fmd").markdown(SAMPLES["real_fmd"]())
+@pytest.mark.parametrize(
+    "chart",
+    [
+        BarChart("b", "B", ["x", "y"], {"s": [1.0, None]}, "dB", log=True, value_format="{:.1f}"),
+        LineChart("l", "L", {"s": ([0, 5], [0.5, 0.25])}, xlabel="epoch", ylabel="loss", log=True),
+    ],
+    ids=["bar", "line"],
+)
+def test_chart_spec_round_trips_through_json(chart):
+    spec = json.loads(json.dumps(chart_to_spec(chart)))
 
-    assert "| method | mean (2 fields) | field 17 | field 18 | seconds / image |" in text
-    assert "| ZS-N2N | 34.50 / 0.880 | 34.00 / 0.880 | 35.00 / 0.880 | 10.0 (2000 steps) |" in text
-    assert "best.ckpt at step 4800 scores 36.40 / 0.950 on the test fields." in text
-
-
-def test_finetune_prob4_tables_and_histories():
-    text = KINDS.get("finetune_prob4").markdown(SAMPLES["finetune_prob4"]())
-
-    assert "| naive | 11.59 / 0.700 | 11.60 / 0.701 | -0.2171 | 50 | whole pair |" in text
-    assert "| shift | +0.001 | +0.128 | -0.250 |" in text
-    assert "(unsafe; step: loss): 0: 0.025000, 5: 0.043300. Best step 0" in text
+    assert chart_from_spec(spec) == chart
 
 
-def test_downsamplers_table_one_row_per_set_and_sigma_diagonal_first_and_the_best_named():
-    text = KINDS.get("downsamplers").markdown(SAMPLES["downsamplers"]())
-    table = [line for line in text.splitlines() if line.startswith("| ")]
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"kind": "pie"}, "chart kind 'pie' is not one of 'bar', 'line'"),
+        ({"colour": "red"}, "bar chart: unknown field(s) colour; known: name, title,"),
+        ({"ylabel": None}, "bar chart 'psnr': missing ylabel"),
+        ({"series": {"a": [1.0]}}, "each series has one value per category (2)"),
+        ({"series": [1.0, 2.0]}, "series is not a JSON object"),
+    ],
+)
+def test_chart_from_spec_says_what_is_wrong(change, problem):
+    spec = {**bar_spec(), **change}
+    spec = {key: value for key, value in spec.items() if value is not None}
 
-    assert table[0] == "| set | noise | n | noisy | diagonal | max_avg | best |"
-    assert table[2] == "| Set12 | gauss25 | 2 | 20.00 | 29.00 / 0.700 | 27.00 / 0.700 | diagonal |"
-    assert table[3] == "| Set12 | gauss100 | 1 | 20.00 | 20.00 / 0.700 | 21.00 / 0.700 | max_avg |"
-    assert table[4] == "| CBSD68 | gauss25 | 1 | 20.00 | 30.00 / 0.700 | not run | diagonal |"
-    # Neighbor2Neighbor against the copied N2N / N2C / BM3D numbers, mean over the images
-    assert "| BSD68 | gauss25 | 2 | 20.50 | 30.00 / 0.790 | 28.90 / 0.800 | 29.00 / 0.800 |" in text
-    assert "(6000 steps of 8 crops of 64x64, fixed noisy set, 10 min on one thread)" in text
-
-
-def test_lines_table_noise_free_rows_first_margin_over_the_better_baseline_and_detection():
-    text = KINDS.get("lines").markdown(SAMPLES["lines"]())
-    table = [line for line in text.splitlines() if line.startswith("| ")]
-
-    assert table[2] == (
-        "| 20% rows | none | 2 | 10.00 / 0.500 | 34.00 / 0.900 | 33.00 / 0.900 | 34.00 / 0.900 "
-        "| +0.00 dB | 2 / 1 of 2 | 500 |"
-    )
-    assert table[3].startswith("| 10% cols | none | 1 |")
-    assert table[4].startswith("| 20% rows | gauss25 | 1 |") and "| +0.50 dB |" in table[4]
-    # the net-denoiser comparison, only where it was measured
-    assert "| 20% rows | gauss25 | 1 | 25.00 / 0.900 | 28.00 / 0.900 |" in text
-    assert "First attempt (issue 5), noise-free: 10% rows 26.3 dB" in text
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        chart_from_spec(spec)
 
 
-def test_self2self_table_means_over_images_and_says_what_was_not_run():
-    text = KINDS.get("self2self").markdown(SAMPLES["self2self"]())
+def test_chart_from_spec_of_a_line_needs_x_and_y_of_one_length():
+    spec = {**line_spec(), "series": {"a": [[10, 20], [27.0]]}}
 
-    assert "Self2Self default: 1000 steps, 32 passes" in text
-    assert (
-        "| gauss25 | 2 | 20.00 / 0.800 | 28.50 / 0.800 / 540.0 s | 29.00 / 0.800 / 150.0 s "
-        "| 30.50 / 0.800 / 6.0 s | not run |"
-    ) in text
+    with pytest.raises(ValueError, match=r"\[x values, y values\] of one length"):
+        chart_from_spec(spec)
 
 
-def test_downsamplers_curves_are_the_mean_psnr_per_step_of_each_downsampler():
-    charts = KINDS.get("downsamplers").charts(SAMPLES["downsamplers"]())
-    curves = {c.name: c for c in charts if c.name.startswith("curves_")}
-
-    assert list(curves) == [
-        "curves_set12_gauss25",
-        "curves_set12_gauss100",
-        "curves_cbsd68_gauss25",
-    ]
-    assert curves["curves_set12_gauss25"].series["diagonal"] == ([10, 20], [27.0, 29.0])
-    assert curves["curves_set12_gauss25"].series["max_avg"] == ([10, 20], [25.0, 27.0])
-
-
-def test_n2n_chart_is_n2n_vs_n2c_vs_bm3d_mean_psnr_per_set():
-    (chart,) = KINDS.get("n2n").charts(SAMPLES["n2n"]())
-
-    assert isinstance(chart, BarChart)
-    assert chart.categories == ["BSD68 gauss25 (n=2)", "Set12 gauss25 (n=1)"]
-    assert chart.series["N2N (noisy targets)"] == pytest.approx([28.93, 29.94])
-    assert chart.series["BM3D"] == pytest.approx([28.63, 28.63])
-
-
-# --- recognising files -------------------------------------------------------------------------
+# --- bad files: one error naming the file ------------------------------------------------------
 @pytest.mark.parametrize(
     ("data", "problem"),
     [
+        ([1, 2], "expected a JSON object written by a noise2x benchmark, found a JSON list"),
+        ({"rows": [1, 2]}, "not a noise2x benchmark result (no 'benchmark' key"),
         (
-            {"benchmark": "zsn2m"},
-            "unknown benchmark 'zsn2m'; known: downsamplers, finetune_prob4, lines",
+            {"benchmark": "zsn2n", "rows": []},
+            "result of benchmark 'zsn2n' carries no rendered 'markdown'; render it with: "
+            "python benchmarks/zsn2n.py --table-only",
         ),
-        ({"rows": [1, 2]}, "not a noise2x benchmark result"),
-        ([1, 2], "expected a JSON object"),
+        ({**plain(), "readme": ["x"]}, "'readme' of benchmark 'plain' is a JSON list"),
+        (
+            {**plain(), "charts": {}},
+            "'charts' of benchmark 'plain' is a JSON dict; expected a list",
+        ),
     ],
 )
-def test_detect_kind_names_the_file_and_the_known_kinds(data, problem):
+def test_detect_kind_names_the_file_and_what_is_missing(data, problem):
     with pytest.raises(ValueError, match="^x/y.json: ") as info:
         detect_kind(data, "x/y.json")
     assert problem in str(info.value)
 
 
-def test_load_result_reports_bad_json_and_incomplete_results_with_the_file(tmp_path):
+def test_load_result_reports_bad_json_and_bad_chart_specs_with_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    incomplete = _write(tmp_path, "inc", {"benchmark": "zsn2n_step", "date": "d"})
+    chart = _write(tmp_path, "chart", {**toy(), "charts": [bar_spec(), {"kind": "pie"}]})
 
     with pytest.raises(ValueError, match=f"^{bad}: not valid JSON"):
         load_result(bad)
-    with pytest.raises(ValueError, match=f"^{incomplete}: incomplete zsn2n_step result: no key"):
-        load_result(incomplete)
+    with pytest.raises(ValueError, match=f"^{chart}: chart 1 of benchmark 'toy': chart kind"):
+        load_result(chart)
 
 
 def test_list_results_of_a_folder_leaves_out_running_benchmarks(tmp_path):
@@ -269,12 +190,43 @@ def test_list_results_of_a_folder_leaves_out_running_benchmarks(tmp_path):
         list_results(tmp_path / "empty")
 
 
+# --- what a benchmark script writes ------------------------------------------------------------
+def test_with_rendering_replaces_a_previous_rendering_and_leaves_out_empty_parts():
+    data = {"benchmark": "toy", "rows": [], "readme": "old", "charts": [bar_spec()]}
+
+    result = with_rendering(data, markdown="new\n", title="Toy")
+
+    assert result == {"benchmark": "toy", "rows": [], "title": "Toy", "markdown": "new\n"}
+    assert data["readme"] == "old"  # the input is left as it was
+
+
+def test_with_rendering_stores_chart_specs_that_the_report_reads_back(tmp_path):
+    chart = chart_from_spec(bar_spec())
+
+    result = with_rendering({"benchmark": "toy"}, markdown=MARKDOWN, charts=[chart])
+
+    assert result["charts"] == [chart_to_spec(chart)]
+    assert load_result(_write(tmp_path, "toy", result)).charts == [chart]
+    with pytest.raises(ValueError, match="needs its 'benchmark' key"):
+        with_rendering({"rows": []}, markdown=MARKDOWN)
+
+
+def test_write_result_writes_the_json_and_its_markdown_beside_it(tmp_path):
+    text = write_result(toy(), tmp_path / "toy.json")
+
+    assert text == MARKDOWN
+    assert (tmp_path / "toy.md").read_text() == MARKDOWN
+    assert json.loads((tmp_path / "toy.json").read_text()) == toy()
+
+
 # --- the page ----------------------------------------------------------------------------------
 def _sections(folder: Path) -> list:
-    return [load_result(_write(folder, name, make())) for name, make in SAMPLES.items()]
+    return [
+        load_result(_write(folder, name, make())) for name, make in (("toy", toy), ("plain", plain))
+    ]
 
 
-def test_page_holds_every_kinds_tables_and_links_every_figure(tmp_path):
+def test_page_holds_every_sections_tables_and_links_every_figure(tmp_path):
     pytest.importorskip("matplotlib")
     sections = _sections(tmp_path / "in")
 
@@ -285,12 +237,12 @@ def test_page_holds_every_kinds_tables_and_links_every_figure(tmp_path):
     for section in sections:
         assert section.markdown in page
         assert f"## {section.kind.title}" in page
+    assert page.count("In the README:") == 1  # only where the README condenses the table
+    assert f"In the README:\n\n{README}" in page
+    assert [p.name for p in written.figures] == ["toy_psnr.png", "toy_curves.png"]
     for figure in written.figures:
         assert figure.read_bytes()[:4] == b"\x89PNG"
         assert f"]({figure.name})" in page
-    names = {p.name for p in written.figures}
-    assert {"n2n_psnr.png", "tiling_memory_peak_memory.png"} <= names
-    assert "finetune_prob4_holdout_loss.png" in names  # a per-step curve
 
 
 def test_page_without_matplotlib_still_has_the_tables_and_says_why(tmp_path, monkeypatch):
@@ -309,29 +261,29 @@ def test_page_without_matplotlib_still_has_the_tables_and_says_why(tmp_path, mon
 
 def test_page_copies_the_benchmarks_own_figure_even_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
-    source = _write(tmp_path / "in", "n2n", SAMPLES["n2n"]())
-    (tmp_path / "in" / "n2n.png").write_bytes(b"\x89PNG own figure")
+    source = _write(tmp_path / "in", "toy", toy())
+    (tmp_path / "in" / "toy.png").write_bytes(b"\x89PNG own figure")
 
     written = write_report([load_result(source)], tmp_path / "out", command="c")
 
-    assert [p.name for p in written.figures] == ["n2n.png"]
-    assert (tmp_path / "out" / "n2n.png").read_bytes() == b"\x89PNG own figure"
-    assert "![the benchmark's own figure](n2n.png)" in written.page.read_text()
+    assert [p.name for p in written.figures] == ["toy.png"]
+    assert (tmp_path / "out" / "toy.png").read_bytes() == b"\x89PNG own figure"
+    assert "![the benchmark's own figure](toy.png)" in written.page.read_text()
 
 
 def test_page_gives_files_of_one_name_their_own_figures(tmp_path):
     pytest.importorskip("matplotlib")
-    first = _write(tmp_path / "a", "n2n", SAMPLES["n2n"]())
-    second = _write(tmp_path / "b", "n2n", SAMPLES["n2n"]())
+    first = _write(tmp_path / "a", "toy", {**toy(), "charts": [bar_spec()]})
+    second = _write(tmp_path / "b", "toy", {**toy(), "charts": [bar_spec()]})
 
     written = write_report([load_result(first), load_result(second)], tmp_path / "out", command="c")
 
-    assert [p.name for p in written.figures] == ["n2n_psnr.png", "n2n-2_psnr.png"]
-    assert written.page.read_text().count("## Noise2Noise vs Noise2Clean vs BM3D") == 2
+    assert [p.name for p in written.figures] == ["toy_psnr.png", "toy-2_psnr.png"]
+    assert written.page.read_text().count("## Toy benchmark: a vs b") == 2
 
 
 def test_existing_report_is_not_replaced_without_overwrite(tmp_path):
-    sections = [load_result(_write(tmp_path, "n2n", SAMPLES["n2n"]()))]
+    sections = [load_result(_write(tmp_path, "toy", toy()))]
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.md").write_text("mine")
@@ -341,3 +293,58 @@ def test_existing_report_is_not_replaced_without_overwrite(tmp_path):
     assert (out / "report.md").read_text() == "mine"
     write_report(sections, out, command="c", figures=False, overwrite=True)
     assert sections[0].markdown in (out / "report.md").read_text()
+
+
+# --- a benchmark's own renderer, where the README condenses its table --------------------------
+@pytest.fixture
+def benchmark():
+    """Import ``benchmarks/NAME.py`` (a script, not a package module) by its path."""
+
+    def load(name: str):
+        path = REPO / "benchmarks" / f"{name}.py"
+        if not path.is_file():
+            pytest.skip(f"benchmark script not found: {path}")
+        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+def test_zsn2n_step_readme_table_bolds_the_fastest_and_marks_unmeasured_variants(benchmark):
+    rows = [
+        dict(threads=t, compiled=c, channels_last=cl, bf16=bf, ms_per_step=ms * s)
+        for t, s in ((1, 2.0), (2, 1.0))
+        for c, cl, bf, ms in (
+            (False, False, False, 125.0),
+            (False, False, True, 80.0),
+            (False, True, False, 105.0),
+            (False, True, True, 37.5),
+            (True, False, False, 85.0),
+        )
+        if not (c and t == 2)  # torch.compile not measured with 2 threads
+    ]
+
+    lines = benchmark("zsn2n_step").readme({"rows": rows}).splitlines()
+
+    assert lines[2] == "| 1 | 250.0 ms | 210.0 ms | 160.0 ms | **75.0 ms** | 170.0 ms |"
+    assert lines[3] == "| 2 | 125.0 ms | 105.0 ms | 80.0 ms | **37.5 ms** | – |"
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_tiling_memory_readme_table_drops_the_tile_from_the_name_and_times_when_shared(
+    benchmark, shared
+):
+    case = {
+        "case": "4096 x 4096 uint16 TIFF, --tile 512",
+        "tile": "512",
+        "peak_rss_mb": 902.6,
+        "seconds": 115.8,
+        "dtype_shape_voxel_kept": False,
+    }
+
+    lines = benchmark("tiling_memory").readme({"cpu_shared": shared, "cases": [case]}).splitlines()
+
+    time = "" if shared else " 116 s |"
+    assert lines[2] == f"| 4096 x 4096 uint16 TIFF | 512 | 0.88 GB |{time} **no** |"

@@ -37,11 +37,12 @@ def report_cmd(
 ) -> None:
     """Render benchmark results (the JSON of benchmarks/*.py) as a Markdown page with figures.
 
-    Each file's benchmark is recognised from its content, and its tables are exactly those
-    its script writes (``--table-only``) and the README shows. A folder stands for its
-    ``*.json`` files (``*.partial.json`` of a running benchmark left out). Figures are PNG
-    files beside ``report.md``; without matplotlib the tables are still written and one line
-    says figures were skipped. A file that is not a known result gets one error line; the
+    Each file names its benchmark and carries the tables its script rendered (its ``.md``,
+    and the README's condensed table) and chart specs; ``python benchmarks/NAME.py
+    --table-only`` renders them again. A folder stands for its ``*.json`` files
+    (``*.partial.json`` of a running benchmark left out). Figures, drawn from the chart specs,
+    are PNG files beside ``report.md``; without matplotlib the tables are still written and
+    one line says figures were skipped. A file that is not a known result gets one error line; the
     others are still rendered and the exit code is 1. Nothing in the output folder is
     replaced without ``--overwrite``.
     """

@@ -1,7 +1,9 @@
 """Figures of a report: small declarative chart specs, drawn with matplotlib when it is there.
 
-A renderer describes its charts as :class:`BarChart` and :class:`LineChart` values (pure data,
-testable without matplotlib); :func:`draw` turns one into a PNG. matplotlib is optional
+A benchmark script describes its charts as :class:`BarChart` and :class:`LineChart` values (pure
+data, testable without matplotlib) and stores them in its result file as specs
+(:func:`chart_to_spec`); the report reads them back (:func:`chart_from_spec`) and :func:`draw`
+turns one into a PNG. matplotlib is optional
 (``pip install -e ".[bench]"`` or ``pip install matplotlib``): :func:`matplotlib_missing` says
 why figures cannot be drawn, and the tables are written either way. Only the object-oriented
 ``matplotlib.figure.Figure`` is used (no pyplot, no global backend state).
@@ -10,9 +12,7 @@ why figures cannot be drawn, and the tables are written either way. Only the obj
 from __future__ import annotations
 
 import math
-import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 
@@ -78,6 +78,119 @@ class LineChart:
 
 Chart = BarChart | LineChart
 
+#: The ``"kind"`` of a chart spec in a result file, and the class it builds.
+CHART_KINDS: dict[str, type] = {"bar": BarChart, "line": LineChart}
+
+
+def chart_to_spec(chart: Chart) -> dict:
+    """Return `chart` as a JSON-ready spec: ``{"kind": "bar" | "line", **its fields}``.
+
+    A benchmark script stores these specs in its result file (``"charts"``), and
+    :func:`chart_from_spec` turns them back into the chart; the report draws them.
+
+    Parameters
+    ----------
+    chart : BarChart or LineChart
+        The chart.
+
+    Returns
+    -------
+    dict
+        ``"kind"`` and every field of the chart; a line chart's series are ``[x, y]`` lists.
+
+    Raises
+    ------
+    TypeError
+        If `chart` is neither a BarChart nor a LineChart.
+
+    Examples
+    --------
+    >>> chart_to_spec(LineChart("loss", "Loss", {"a": ([1, 2], [0.5, 0.25])}))["series"]
+    {'a': [[1, 2], [0.5, 0.25]]}
+    """
+    kind = next((k for k, cls in CHART_KINDS.items() if type(chart) is cls), None)
+    if kind is None:
+        raise TypeError(f"cannot store {type(chart).__name__}; expected BarChart or LineChart")
+    spec = {"kind": kind, **{f.name: getattr(chart, f.name) for f in fields(chart)}}
+    if kind == "line":
+        spec["series"] = {label: [list(x), list(y)] for label, (x, y) in chart.series.items()}
+    else:
+        spec["categories"] = list(chart.categories)
+        spec["series"] = {label: list(values) for label, values in chart.series.items()}
+    return spec
+
+
+def chart_from_spec(spec: object) -> Chart:
+    """Build the chart a spec of a result file's ``"charts"`` describes.
+
+    Parameters
+    ----------
+    spec : object
+        A parsed JSON object: ``"kind"`` (``"bar"`` or ``"line"``) and the fields of
+        :class:`BarChart` or :class:`LineChart` (those with defaults may be left out).
+
+    Returns
+    -------
+    BarChart or LineChart
+
+    Raises
+    ------
+    ValueError
+        If `spec` is not an object, names an unknown kind or field, lacks a required field,
+        or has a series whose length does not fit; the message says which.
+
+    Examples
+    --------
+    >>> chart = chart_from_spec({"kind": "bar", "name": "psnr", "title": "PSNR",
+    ...                          "categories": ["a"], "series": {"x": [1.0]}, "ylabel": "dB"})
+    >>> type(chart).__name__, chart.series
+    ('BarChart', {'x': [1.0]})
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(f"a chart spec is a JSON object, found a JSON {type(spec).__name__}")
+    kind = spec.get("kind")
+    if kind not in CHART_KINDS:
+        raise ValueError(f"chart kind {kind!r} is not one of {', '.join(map(repr, CHART_KINDS))}")
+    cls = CHART_KINDS[kind]
+    known = {f.name: f for f in fields(cls)}
+    given = {key: value for key, value in spec.items() if key != "kind"}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ValueError(
+            f"{kind} chart: unknown field(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    missing = [
+        name
+        for name, f in known.items()
+        if name not in given and f.default is MISSING and f.default_factory is MISSING
+    ]
+    if missing:
+        raise ValueError(f"{kind} chart {given.get('name')!r}: missing {', '.join(missing)}")
+    series = given.get("series", {})
+    if not isinstance(series, dict):
+        raise ValueError(f"{kind} chart {given['name']!r}: series is not a JSON object")
+    if kind == "line":
+        if not all(
+            isinstance(xy, list)
+            and len(xy) == 2
+            and all(isinstance(values, list) for values in xy)
+            and len(xy[0]) == len(xy[1])
+            for xy in series.values()
+        ):
+            raise ValueError(
+                f"line chart {given['name']!r}: each series is [x values, y values] of one length"
+            )
+        given["series"] = {label: (list(x), list(y)) for label, (x, y) in series.items()}
+    elif not isinstance(given["categories"], list) or not all(
+        isinstance(values, list) and len(values) == len(given["categories"])
+        for values in series.values()
+    ):
+        raise ValueError(
+            f"bar chart {given['name']!r}: each series has one value per category "
+            f"({len(given['categories'])})"
+        )
+    return cls(**given)
+
 
 def matplotlib_missing() -> str | None:
     """Return why figures cannot be drawn, or None when matplotlib is importable.
@@ -129,13 +242,10 @@ def draw(chart: Chart, path: Path) -> Path:
     else:
         raise TypeError(f"cannot draw {type(chart).__name__}; expected BarChart or LineChart")
     figure.suptitle(chart.title, fontsize=10)  # over the figure: the legend may be outside
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
-    try:
+    from noise2x.data.atomic import atomic_write
+
+    with atomic_write(path) as tmp:
         figure.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -2,19 +2,18 @@
 
 ``report.md`` has one section per result file, in the order given: the benchmark script's own
 Markdown (identical to its ``.md`` output), the README's condensed table where the README
-condenses it, and the figures, written as PNG files beside ``report.md`` and linked from it.
+condenses it, and the figures, drawn from the file's chart specs (and the benchmark's own PNG
+beside it, copied), written as PNG files beside ``report.md`` and linked from it.
 The page holds no timestamp, so regenerating it from the same JSON gives the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from noise2x.report.figures import Chart, draw, matplotlib_missing
+from noise2x.report.figures import Chart, chart_from_spec, draw, matplotlib_missing
 from noise2x.report.kinds import Kind, detect_kind
 
 PAGE = "report.md"
@@ -30,13 +29,13 @@ class Section:
     source : Path
         The JSON file.
     kind : Kind
-        Its benchmark kind.
+        Its benchmark.
     markdown : str
-        The script's Markdown for it.
+        The script's Markdown for it (the file's ``"markdown"``).
     readme : str or None
-        The README's condensed table, where the README condenses it.
+        The README's condensed table, where the README condenses it (``"readme"``).
     charts : list of BarChart or LineChart
-        Its figures.
+        Its figures (from ``"charts"``).
     """
 
     source: Path
@@ -93,7 +92,7 @@ def list_results(path: Path) -> list[Path]:
 
 
 def load_result(path: Path) -> Section:
-    """Read one benchmark JSON file, recognise its kind and render it.
+    """Read one benchmark JSON file: its benchmark, its Markdown and its chart specs.
 
     Parameters
     ----------
@@ -109,8 +108,8 @@ def load_result(path: Path) -> Section:
     FileNotFoundError
         If `path` does not exist.
     ValueError
-        If it is not JSON, not a known benchmark's result, or lacks what its kind needs; the
-        message starts with `path`.
+        If it is not JSON, not a benchmark result carrying its rendering, or has a bad chart
+        spec; the message starts with `path`.
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -119,13 +118,13 @@ def load_result(path: Path) -> Section:
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text (JSON) file") from None
     kind = detect_kind(data, str(path))
-    try:
-        readme = kind.readme(data) if kind.readme else None
-        return Section(path, kind, kind.markdown(data), readme, kind.charts(data))
-    except KeyError as err:
-        raise ValueError(f"{path}: incomplete {kind.name} result: no key {err.args[0]!r}") from None
-    except (TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as err:
-        raise ValueError(f"{path}: cannot render this {kind.name} result: {err}") from None
+    charts = []
+    for i, spec in enumerate(data.get("charts", [])):
+        try:
+            charts.append(chart_from_spec(spec))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: chart {i} of benchmark {kind.name!r}: {err}") from None
+    return Section(path, kind, data["markdown"], data.get("readme"), charts)
 
 
 def _stems(sections: list[Section]) -> list[str]:
@@ -266,10 +265,8 @@ def write_report(
 
 def _replace(path: Path, content: bytes) -> Path:
     """Write `content` to `path` through a temporary file and a rename (never half-written)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
+    from noise2x.data.atomic import atomic_write
+
+    with atomic_write(path) as tmp:
         tmp.write_bytes(content)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

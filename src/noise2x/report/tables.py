@@ -1,7 +1,7 @@
-"""Markdown pieces shared by the report renderers: table lines, means and PSNR / SSIM cells.
+"""Markdown pieces for the benchmark scripts' renderers: table lines, means and PSNR / SSIM cells.
 
-The benchmark scripts in ``benchmarks/`` format their tables with these same rules, so a
-renderer built from these pieces reproduces a script's ``.md`` output character for character.
+The scripts in ``benchmarks/`` render their results with these pieces (the same table rule,
+the same means, the same number formats), so every benchmark's Markdown looks alike.
 """
 
 from __future__ import annotations

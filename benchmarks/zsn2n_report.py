@@ -1,19 +1,22 @@
-"""ZS-N2N quality benchmark (``benchmarks/zsn2n.py``): noise2x vs the paper's procedure vs BM3D.
+"""The rendering of ``benchmarks/zsn2n.py``'s results: the Markdown table and the charts.
 
 JSON: ``{"benchmark": "zsn2n", "date", "machine": {"cpu", ...}, "workers", "threads",
 "rows": [{"dataset", "image", "noise", "method", "psnr_db", "ssim", "seconds", ...}]}`` with
 one row per (image, noise, method); methods ``noisy``, ``noise2x``, ``paper``, ``bm3d``. The
-table is the README's (mean over the images of each set and noise); the figures show the
+table is the README's (mean over the images of each set and noise); the charts show the
 means, the seconds per image, and PSNR per image where a group has several images.
 """
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import mean, psnr_ssim, table_lines
 
-NOISES = ("gauss25", "gauss50", "poisson50")  # the script's row order
+TITLE = "Zero-Shot Noise2Noise: noise2x vs the paper's procedure vs BM3D"
+NOISES = ("gauss25", "gauss50", "poisson50")  # the table's row order
 LABELS = {"noisy": "noisy", "noise2x": "noise2x", "paper": "paper's procedure", "bm3d": "BM3D"}
 
 Group = tuple[str, str]  # (dataset, noise)
@@ -62,7 +65,7 @@ def _cell(cells: dict[str, dict], method: str) -> str:
 
 
 def markdown(result: dict) -> str:
-    """Return the table ``benchmarks/zsn2n.py`` writes to ``zsn2n.md`` (and the README shows).
+    """Return the table written to ``zsn2n.md`` (and shown in the README).
 
     Parameters
     ----------
@@ -146,11 +149,7 @@ def _per_image(rows: list[dict], dataset: str, noise: str) -> list[Chart]:
     ]
 
 
-KIND = register(
-    Kind(
-        name="zsn2n",
-        title="Zero-Shot Noise2Noise: noise2x vs the paper's procedure vs BM3D",
-        markdown=markdown,
-        charts=charts,
-    )
-)
+def save(result: dict, out: Path) -> str:
+    """Render `result` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    rendered = with_rendering(result, title=TITLE, markdown=markdown(result), charts=charts(result))
+    return write_result(rendered, out)

@@ -1,4 +1,4 @@
-"""Self2Self benchmark (``benchmarks/self2self.py``): Self2Self vs ZS-N2N vs BM3D on Set12.
+"""The rendering of ``benchmarks/self2self.py``'s results: the Markdown tables and the charts.
 
 JSON: ``{"benchmark": "self2self", "date", "machine": {"cpu", ...}, "workers", "threads",
 "torch", "subset", "rows": [{"image", "noise", "method", "psnr_db", "ssim", "seconds",
@@ -9,11 +9,14 @@ stopped early, with its PSNR along training).
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart, LineChart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, LineChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import mean, psnr_ssim, table_lines
 
-NOISES = ("gauss25", "gauss50")
+TITLE = "Self2Self: default schedule vs ZS-N2N vs BM3D"
+NOISES = ("gauss25", "gauss50")  # table row order
 COLUMNS = ("self2self", "zsn2n", "bm3d", "paper")
 LABELS = {
     "noisy": "noisy",
@@ -48,7 +51,7 @@ def _cell(stats: dict | None, seconds: bool = True) -> str:
 
 
 def markdown(result: dict) -> str:
-    """Return the text ``benchmarks/self2self.py`` writes to ``self2self.md``.
+    """Return the text written to ``self2self.md``.
 
     Parameters
     ----------
@@ -146,11 +149,7 @@ def charts(result: dict) -> list[Chart]:
     return found
 
 
-KIND = register(
-    Kind(
-        name="self2self",
-        title="Self2Self: default schedule vs ZS-N2N vs BM3D",
-        markdown=markdown,
-        charts=charts,
-    )
-)
+def save(result: dict, out: Path) -> str:
+    """Render `result` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    rendered = with_rendering(result, title=TITLE, markdown=markdown(result), charts=charts(result))
+    return write_result(rendered, out)

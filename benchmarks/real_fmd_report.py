@@ -1,4 +1,4 @@
-"""Real-noise benchmark on FMD (``benchmarks/real_fmd.py``): N2N on real pairs vs ZS-N2N vs BM3D.
+"""The rendering of ``benchmarks/real_fmd.py``'s results: the Markdown table and the chart.
 
 JSON: ``{"benchmark": "real_fmd", "date", "machine": {"cpu", "cores", ...}, "cpu_shared",
 "load_start", "workers", "config": {"train_fields", "val_fields", "test_fields", "capture",
@@ -11,10 +11,13 @@ figure (crops of denoised images) needs the data; the report draws PSNR per test
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import mean, psnr_ssim, table_lines
 
+TITLE = "Real noise (FMD confocal): N2N on capture pairs vs ZS-N2N vs BM3D"
 METHODS = ("raw", "n2n", "zsn2n", "bm3d", "avg")  # table order; "n2n_best" in the text only
 LABELS = {
     "raw": "raw capture",
@@ -23,10 +26,12 @@ LABELS = {
     "zsn2n": "ZS-N2N",
     "bm3d": "BM3D (σ estimated)",
     "avg": "mean of 10 captures",
+    "avg50": "avg50 (ground truth)",  # the script's figure
 }
 
 
-def _rows(report: dict, method: str, field: str | None = None) -> list[dict]:
+def method_rows(report: dict, method: str, field: str | None = None) -> list[dict]:
+    """Return the rows of `method` (and of one test `field`, if given)."""
     return [
         r
         for r in report["rows"]
@@ -78,7 +83,7 @@ def _seconds(rows: list[dict], method: str) -> str:
 
 
 def markdown(report: dict) -> str:
-    """Return the tables and notes ``benchmarks/real_fmd.py`` writes to ``real_fmd.md``.
+    """Return the tables and notes written to ``real_fmd.md``.
 
     Parameters
     ----------
@@ -102,14 +107,14 @@ def markdown(report: dict) -> str:
     body = [
         [
             LABELS[m],
-            _cell(_rows(report, m)),
-            *(_cell(_rows(report, m, f)) for f in fields),
-            _seconds(_rows(report, m), m),
+            _cell(method_rows(report, m)),
+            *(_cell(method_rows(report, m, f)) for f in fields),
+            _seconds(method_rows(report, m), m),
         ]
         for m in METHODS
     ]
-    bm3d = sorted(_rows(report, "bm3d"), key=lambda r: int(r["field"]))
-    best = _rows(report, "n2n_best")
+    bm3d = sorted(method_rows(report, "bm3d"), key=lambda r: int(r["field"]))
+    best = method_rows(report, "n2n_best")
     lines = [_caption(report, fields), "", *table_lines(header, body), ""]
     lines += [
         "BM3D's σ estimated per image (0–255 scale): "
@@ -141,10 +146,10 @@ def charts(report: dict) -> list[Chart]:
     fields = _fields(report)
 
     def psnr(method: str, field: str | None) -> float | None:
-        rows = _rows(report, method, field)
+        rows = method_rows(report, method, field)
         return mean(r["psnr_db"] for r in rows) if rows else None
 
-    methods = [m for m in (*METHODS, "n2n_best") if _rows(report, m)]
+    methods = [m for m in (*METHODS, "n2n_best") if method_rows(report, m)]
     return [
         BarChart(
             "psnr",
@@ -157,11 +162,22 @@ def charts(report: dict) -> list[Chart]:
     ]
 
 
-KIND = register(
-    Kind(
-        name="real_fmd",
-        title="Real noise (FMD confocal): N2N on capture pairs vs ZS-N2N vs BM3D",
-        markdown=markdown,
-        charts=charts,
-    )
-)
+def save(report: dict, out: Path) -> str:
+    """Store the rendering in `report` and write it: the JSON `out` and the ``.md`` beside it.
+
+    ``--table-only`` calls this on the committed JSON.
+
+    Parameters
+    ----------
+    report : dict
+        The benchmark's result (its parsed JSON).
+    out : Path
+        The ``.json`` file to write.
+
+    Returns
+    -------
+    str
+        The Markdown written.
+    """
+    rendered = with_rendering(report, title=TITLE, markdown=markdown(report), charts=charts(report))
+    return write_result(rendered, out)

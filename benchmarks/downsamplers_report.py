@@ -1,4 +1,4 @@
-"""Pair-downsampler study (``benchmarks/downsamplers.py``): ZS-N2N per downsampler, and Ne2Ne.
+"""The rendering of ``benchmarks/downsamplers.py``'s results: the Markdown tables and charts.
 
 JSON: ``{"benchmark": "downsamplers", "date", "machine": {"cpu", ...}, "workers", "threads",
 "subset", "rows": [...]}``. Study rows (``"part": "study"``) hold one ZS-N2N training:
@@ -14,10 +14,13 @@ one chart per (set, noise).
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart, LineChart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, LineChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import mean, psnr_ssim, table_lines
 
+TITLE = "Pair downsamplers in ZS-N2N, and Neighbor2Neighbor vs N2N vs N2C"
 Group = tuple[str, str]  # (dataset, noise)
 
 
@@ -122,7 +125,7 @@ def _ne2ne_table(row: dict) -> list[str]:
 
 
 def markdown(result: dict) -> str:
-    """Return the text ``benchmarks/downsamplers.py`` writes to ``downsamplers.md``.
+    """Return the text written to ``downsamplers.md``.
 
     Parameters
     ----------
@@ -213,11 +216,7 @@ def charts(result: dict) -> list[Chart]:
     return found
 
 
-KIND = register(
-    Kind(
-        name="downsamplers",
-        title="Pair downsamplers in ZS-N2N, and Neighbor2Neighbor vs N2N vs N2C",
-        markdown=markdown,
-        charts=charts,
-    )
-)
+def save(result: dict, out: Path) -> str:
+    """Render `result` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    rendered = with_rendering(result, title=TITLE, markdown=markdown(result), charts=charts(result))
+    return write_result(rendered, out)

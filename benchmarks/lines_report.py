@@ -1,21 +1,26 @@
-"""Dead-line restoration benchmark (``benchmarks/lines.py``): noise2x vs interpolation, inpainting.
+"""The rendering of ``benchmarks/lines.py``'s results: the Markdown tables and the charts.
 
 JSON: ``{"benchmark": "lines", "date", "machine": {"cpu", ...}, "workers", "threads", "torch",
 "subset", "rows": [...]}``, one row per (image, axis, fraction, noise) with
 ``damaged_black`` / ``damaged_white`` (PSNR, SSIM, whether detection found exactly the planted
 lines), and per method ``noise2x``, ``interp``, ``biharmonic`` (and, for some conditions,
 ``noise2x_net``: the network as denoiser) a dict ``{psnr_db, ssim, psnr_lines_db, seconds}``.
+
+The script imports its conditions' names from here (``NOISES``, ``VALUES``, ``METHODS``).
 """
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import mean, psnr_ssim, table_lines
 
-NOISES = ("none", "gauss25")
-VALUES = ("black", "white")
-METHODS = ("noise2x", "interp", "biharmonic")
+TITLE = "Dead sensor lines: noise2x restore-lines vs interpolation and inpainting"
+NOISES = ("none", "gauss25")  # noise-free rows first
+VALUES = ("black", "white")  # the dead lines' value
+METHODS = ("noise2x", "interp", "biharmonic")  # table columns
 #: The first attempt quoted by issue 5 (noise-free, PSNR in dB).
 FIRST_ATTEMPT = {
     ("rows", 0.1): 26.3,
@@ -46,7 +51,7 @@ def _mean(group: list[dict], method: str, key: str) -> float:
 
 
 def markdown(result: dict) -> str:
-    """Return the text ``benchmarks/lines.py`` writes to ``lines.md`` (and the README shows).
+    """Return the text written to ``lines.md`` (and shown in the README).
 
     Parameters
     ----------
@@ -177,11 +182,7 @@ def charts(result: dict) -> list[Chart]:
     ]
 
 
-KIND = register(
-    Kind(
-        name="lines",
-        title="Dead sensor lines: noise2x restore-lines vs interpolation and inpainting",
-        markdown=markdown,
-        charts=charts,
-    )
-)
+def save(result: dict, out: Path) -> str:
+    """Render `result` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    rendered = with_rendering(result, title=TITLE, markdown=markdown(result), charts=charts(result))
+    return write_result(rendered, out)

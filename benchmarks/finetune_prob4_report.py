@@ -1,19 +1,22 @@
-"""Symmetric fine-tuning on Prob4.png (``benchmarks/finetune_prob4.py``): safe vs naive recipe.
+"""The rendering of ``benchmarks/finetune_prob4.py``'s results: the Markdown tables and charts.
 
-JSON (no ``"benchmark"`` key; recognised by ``rows``, ``naive_curve`` and ``pretrained``):
-``{"date", "machine", "size", "pretrained": {"source", ...}, "rows": {model: {"psnr_db_a",
-"ssim_a", "psnr_db_b", "ssim_b", "mean_shift", "seconds", "note"}}, "naive_curve": [{"epoch",
-"psnr_db_a", "mean_shift"}], "finetune" and "unsafe": {"holdout_history": [[step, loss]],
-"best_step", "kept_pretrained", ...}}``. The figures are the PSNR of each model, the naive
-recipe's PSNR per epoch and the held-out loss per step of both guarded runs.
+JSON: ``{"benchmark": "finetune_prob4", "date", "machine", "size", "pretrained": {"source",
+...}, "rows": {model: {"psnr_db_a", "ssim_a", "psnr_db_b", "ssim_b", "mean_shift", "seconds",
+"note"}}, "naive_curve": [{"epoch", "psnr_db_a", "mean_shift"}], "finetune" and "unsafe":
+{"holdout_history": [[step, loss]], "best_step", "kept_pretrained", ...}}``. The charts are the
+PSNR of each model, the naive recipe's PSNR per epoch and the held-out loss per step of both
+guarded runs.
 """
 
 from __future__ import annotations
 
-from noise2x.report.figures import BarChart, Chart, LineChart
-from noise2x.report.kinds import Kind, register
+from pathlib import Path
+
+from noise2x.report import BarChart, LineChart, with_rendering, write_result
+from noise2x.report.figures import Chart
 from noise2x.report.tables import psnr_ssim, table_lines
 
+TITLE = "Symmetric fine-tuning on Prob4: pretrained vs guarded vs naive"
 GUARDED = ("finetune", "unsafe")  # the runs with a held-out loss history
 
 
@@ -35,7 +38,7 @@ def _models(report: dict) -> list[list[str]]:
 
 
 def markdown(report: dict) -> str:
-    """Return the tables ``benchmarks/finetune_prob4.py`` writes to ``finetune_prob4.md``.
+    """Return the tables written to ``finetune_prob4.md``.
 
     Parameters
     ----------
@@ -127,16 +130,23 @@ def charts(report: dict) -> list[Chart]:
     ]
 
 
-def _layout(data: dict) -> bool:
-    return {"rows", "naive_curve", "pretrained"} <= data.keys() and isinstance(data["rows"], dict)
+def save(report: dict, out: Path) -> str:
+    """Store the rendering in `report` and write it: the JSON `out` and the ``.md`` beside it.
 
+    ``--table-only`` calls this on the committed JSON.
 
-KIND = register(
-    Kind(
-        name="finetune_prob4",
-        title="Symmetric fine-tuning on Prob4: pretrained vs guarded vs naive",
-        markdown=markdown,
-        charts=charts,
-        layout=_layout,
-    )
-)
+    Parameters
+    ----------
+    report : dict
+        The benchmark's result (its parsed JSON).
+    out : Path
+        The ``.json`` file to write.
+
+    Returns
+    -------
+    str
+        The Markdown written.
+    """
+    report = {"benchmark": "finetune_prob4", **report}
+    rendered = with_rendering(report, title=TITLE, markdown=markdown(report), charts=charts(report))
+    return write_result(rendered, out)
