@@ -38,7 +38,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -51,11 +50,6 @@ RESULTS = HERE / "results"
 CAPTURE = "HV110_P0500510000.png"
 N2V2_NET = ["net.pool=blur", "net.top_skip=false"]
 STRUCT = ["method.struct_length=7", "method.struct_axis=rows"]
-
-
-def _bench(name: str):
-    sys.path.insert(0, str(HERE))
-    return __import__(name)
 
 
 def trainings(
@@ -77,7 +71,8 @@ def trainings(
 
 
 def _trainings(part: str, steps: int, runs: Path, work: Path) -> dict[str, list[str]]:
-    n2n = _bench("n2n")
+    import n2n  # benchmarks/n2n.py: the script's folder is on sys.path
+
     base = [
         o
         for o in n2n.training_overrides("gauss25", "n2n", steps, runs / part)
@@ -144,12 +139,13 @@ def _score(out: np.ndarray, clean: np.ndarray) -> dict:
 
 def test_inputs(part: str, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, clean, noisy) of every test image of `part`, noise drawn as the part says."""
+    import n2n
     import torch
+    import zsn2n as zs
 
     from noise2x.data.io import list_images, read_image
     from noise2x.noise import add_noise
 
-    n2n, zs = _bench("n2n"), _bench("zsn2n")
     items = []
     if part == "bsd68":
         for i, path in enumerate(list_images([DATA / "BSD68"])[:limit]):

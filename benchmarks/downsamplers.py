@@ -136,10 +136,8 @@ def study_job(job: dict) -> dict:
 
 # --- part 2: Neighbor2Neighbor on Train400, evaluated like benchmarks/n2n.py ------------------
 def ne2ne_job(job: dict) -> dict:
+    import n2n as n2n_bench  # benchmarks/n2n.py: the script's folder is on sys.path
     import torch
-
-    sys.path.insert(0, str(HERE))
-    import n2n as n2n_bench
 
     from noise2x.data.io import list_images, read_image
     from noise2x.metrics import psnr_np, ssim_np

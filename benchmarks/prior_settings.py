@@ -37,10 +37,7 @@ VAL_IMAGES = 4  # as train_prior.py's --val-images
 
 def held_out_pairs(work: Path, model: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Return the validation pairs of train_prior.py: the last VAL_IMAGES images, every kind."""
-    import sys
-
-    sys.path.insert(0, str(HERE))
-    import train_prior
+    import train_prior  # benchmarks/train_prior.py: the script's folder is on sys.path
 
     from noise2x.data.io import read_image
     from noise2x.data.pairs import match_folders
