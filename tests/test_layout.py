@@ -47,6 +47,11 @@ def test_no_module_imports_a_private_name_of_another_package():
     assert private_imports() == []
 
 
+def test_no_benchmark_imports_a_private_name_of_noise2x():
+    """Benchmarks call the public API and modules, like a user's script."""
+    assert private_imports(SRC.parents[1] / "benchmarks") == []
+
+
 def test_the_checker_finds_a_private_import(tmp_path):
     pkg = tmp_path / "noise2x"
     (pkg / "cli").mkdir(parents=True)
