@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from noise2x.losses import LOSSES
 from noise2x.methods import METHODS, Batch
 from noise2x.nets import NETS
 from noise2x.noise import NOISES, build_noise
@@ -173,3 +174,60 @@ def test_every_pair_downsampler_shrinks_by_its_cell_and_is_seeded():
         size = 24 // down.cell
         assert [t.shape for t in first] == [torch.Size([2, 3, size, size])] * 2, name
         assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True)), name
+
+
+def _packaged(group: str, name: str) -> dict:
+    """The packaged YAML node ``conf/GROUP/NAME.yaml``."""
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(
+        (resources.files("noise2x") / "conf" / group / f"{name}.yaml").read_text()
+    )
+
+
+@pytest.mark.parametrize("name", NOISES.names())
+def test_every_noise_model_from_its_yaml_keeps_shape_and_is_seeded(name):
+    model = NOISES.build(_packaged("noise", name))
+    clean = torch.rand(2, 3, 16, 20, generator=torch.Generator().manual_seed(0))
+    a = model(clean, torch.Generator().manual_seed(4))
+    b = model(clean, torch.Generator().manual_seed(4))
+    c = model(clean, torch.Generator().manual_seed(5))
+    assert a.shape == clean.shape and a.dtype == clean.dtype and torch.isfinite(a).all()
+    assert torch.equal(a, b), f"{name}: the same seed gave different noise"
+    assert not torch.equal(a, c), f"{name}: another seed gave the same noise"
+    assert torch.equal(clean, torch.rand(2, 3, 16, 20, generator=torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize("name", sorted(set(NOISES.names()) - {"lines"}))
+def test_every_noise_model_changes_the_image(name):
+    clean = torch.full((1, 1, 32, 32), 0.5)
+    noisy = NOISES.build(_packaged("noise", name))(clean, torch.Generator().manual_seed(1))
+    assert (noisy - clean).abs().mean() > 1e-3, name
+
+
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_every_loss_from_its_yaml_is_a_finite_scalar_with_gradients(name, vgg_file):
+    node = _packaged("loss", name)
+    if "vgg_weights" in node:
+        node["vgg_weights"] = str(vgg_file)
+        node["layers"] = ["relu1_2"]
+    loss_fn = LOSSES.build(node)
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 3, 16, 16, generator=gen)
+    if loss_fn.needs_net:  # symmetric: (net, noisy_a, noisy_b, step, total_steps)
+        net = torch.nn.Conv2d(3, 3, 3, padding=1)
+        noisy = torch.rand(2, 3, 16, 16, generator=gen)
+        value = loss_fn(net, noisy, target, 0, 10)
+        value.backward()
+        grads = [p.grad for p in net.parameters()]
+    else:
+        prediction = torch.rand(2, 3, 16, 16, generator=gen).requires_grad_()
+        value = loss_fn(prediction, target, 0, 10)
+        again = loss_fn(prediction, target, 0, 10)
+        assert torch.equal(value, again)
+        value.backward()
+        grads = [prediction.grad]
+    assert value.ndim == 0 and torch.isfinite(value) and value > 0
+    assert all(g is not None and g.abs().sum() > 0 for g in grads), name
