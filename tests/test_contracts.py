@@ -231,3 +231,20 @@ def test_every_loss_from_its_yaml_is_a_finite_scalar_with_gradients(name, vgg_fi
         grads = [prediction.grad]
     assert value.ndim == 0 and torch.isfinite(value) and value > 0
     assert all(g is not None and g.abs().sum() > 0 for g in grads), name
+
+
+def test_every_data_source_has_its_yaml_and_composes():
+    """``data=NAME`` for every registered data source: YAML, schema check, module to build."""
+    from importlib import resources
+
+    from noise2x.train.config import DATA_SOURCES, compose_config
+
+    folder = resources.files("noise2x") / "conf" / "data"
+    yamls = sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+    assert yamls == DATA_SOURCES.names()
+    for name in DATA_SOURCES.names():
+        assert compose_config([f"data={name}"])["data"]["name"] == name
+        module, cls = DATA_SOURCES.get(name).module.split(":")
+        assert hasattr(__import__(module, fromlist=[cls]), cls), name

@@ -119,14 +119,57 @@ class NoisyFolderDataSchema:
     num_workers: int = 1
 
 
+@dataclass(frozen=True)
+class DataSource:
+    """A registered source of training data (``data=NAME``): its schema and its data module.
+
+    Attributes
+    ----------
+    name : str
+        The choice of the ``data`` group (``conf/data/NAME.yaml``).
+    schema : type
+        The dataclass the ``data`` node is checked against (by OmegaConf).
+    module : str
+        ``"package.module:Class"`` of its LightningDataModule, imported only when a run
+        starts (``import noise2x`` does not load Lightning).
+    """
+
+    name: str
+    schema: type
+    module: str
+
+    def build(self, config: dict) -> Any:
+        """Return the data module of a validated `config` (it reads ``data`` and ``seed``)."""
+        import importlib
+
+        module, cls = self.module.split(":")
+        return getattr(importlib.import_module(module), cls)(config)
+
+
+def _data_sources() -> Any:
+    from noise2x.registry import Registry
+
+    sources: Registry[DataSource] = Registry("data source", factory=False)
+    for name, schema, module in (
+        ("synthetic", DataSchema, "noise2x.train.datamodule:SyntheticDataModule"),
+        ("pairs", PairsDataSchema, "noise2x.train.datamodule_real:RealDataModule"),
+        ("frames", FramesDataSchema, "noise2x.train.datamodule_real:RealDataModule"),
+        ("captures", CapturesDataSchema, "noise2x.train.datamodule_real:RealDataModule"),
+        (
+            "noisy_folder",
+            NoisyFolderDataSchema,
+            "noise2x.train.datamodule_single:NoisyFolderDataModule",
+        ),
+    ):
+        sources.register(name)(DataSource(name, schema, module))
+    return sources
+
+
+#: Every source of training data by ``data.name``; a new one is a schema, a data module and
+#: one entry here (plus its ``conf/data/NAME.yaml``).
+DATA_SOURCES = _data_sources()
 #: The schema of the ``data`` node for each ``data.name``.
-DATA_SCHEMAS: dict[str, type] = {
-    "synthetic": DataSchema,
-    "pairs": PairsDataSchema,
-    "frames": FramesDataSchema,
-    "captures": CapturesDataSchema,
-    "noisy_folder": NoisyFolderDataSchema,
-}
+DATA_SCHEMAS: dict[str, type] = {name: DATA_SOURCES.get(name).schema for name in DATA_SOURCES}
 
 
 @dataclass

@@ -416,21 +416,13 @@ def _fit(
 
 def _datamodule(config: dict):
     """Return the LightningDataModule of ``data.name``."""
-    name = config["data"]["name"]
-    if name == "synthetic":
-        from noise2x.train.datamodule import SyntheticDataModule
+    from noise2x.train.config import DATA_SOURCES
 
-        return SyntheticDataModule(config)
-    elif name in ("pairs", "frames", "captures"):
-        from noise2x.train.datamodule_real import RealDataModule
-
-        return RealDataModule(config)
-    elif name == "noisy_folder":
-        from noise2x.train.datamodule_single import NoisyFolderDataModule
-
-        return NoisyFolderDataModule(config)
-    else:
-        raise ConfigError(f"unknown data.name {name!r}")
+    try:
+        source = DATA_SOURCES.get(config["data"]["name"])
+    except KeyError as err:
+        raise ConfigError(f"config key 'data.name': {err.args[0]}") from None
+    return source.build(config)
 
 
 def _device_count(devices: object) -> int:
