@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import multiprocessing as mp
 import os
 import tempfile
@@ -92,6 +91,8 @@ def run_setup(setup: str, files: list[Path], output: Path, settings: dict) -> fl
 
 
 def main() -> None:
+    from noise2x.report import write_result
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--steps", type=int, default=2000, help="ZS-N2N steps per image")
@@ -146,8 +147,7 @@ def main() -> None:
         "overhead_seconds_per_file": {"one_process": round(alone, 3), "dask2": round(dask, 3)},
     }
     report["markdown"] = render(report)
-    args.out.write_text(json.dumps(report, indent=1))
-    args.out.with_suffix(".md").write_text(report["markdown"])
+    write_result(report, args.out)  # JSON and .md, each atomically
     print(report["markdown"])
 
 

@@ -1,3 +1,4 @@
+# size: four parts (bsd68, fmd, structured, single), each training, evaluating and rendering
 """Blind-spot benchmark: Noise2Void, N2V2 and structN2V beside Ne2Ne, N2N, N2C and BM3D.
 
 Four parts, each on the same noisy inputs for every method:
@@ -415,6 +416,8 @@ def figure(report: dict, path: Path) -> None:
 
 
 def main() -> None:
+    from noise2x.report import write_result
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", default=["bsd68", "fmd", "structured", "single"])
     parser.add_argument("--steps", type=int, default=6000)
@@ -444,8 +447,7 @@ def main() -> None:
     if args.table_only or args.figure:
         report = json.loads(args.out.read_text())
         report["markdown"] = render(report)
-        args.out.write_text(json.dumps(report, indent=1))
-        args.out.with_suffix(".md").write_text(report["markdown"])
+        write_result(report, args.out)  # JSON and .md, each atomically
         if args.figure:
             figure(report, args.out.with_suffix(".png"))
         return
@@ -476,8 +478,7 @@ def main() -> None:
             models = {t["model"]: t["checkpoint"] for t in trained}
             report["rows"] += evaluate(part, models, args.limit)
         report["markdown"] = render(report)
-        args.out.write_text(json.dumps(report, indent=1))
-        args.out.with_suffix(".md").write_text(report["markdown"])
+        write_result(report, args.out)  # JSON and .md, each atomically
         print(report["markdown"], flush=True)
 
 

@@ -1,3 +1,4 @@
+# size: one side-by-side run (prior, adapt, BM3D) over five sets, its resume, table and figure
 """Benchmark of the shipped prior (noise2x denoise's default) against BM3D, side by side.
 
 For every (image, noise) job the same noisy input goes to:
@@ -187,6 +188,20 @@ def _mean(rows: list[dict], method: str, key: str = "psnr_db") -> float:
     return float(np.mean([r["methods"][method][key] for r in rows]))
 
 
+def readme(report: dict) -> str:
+    """Return the README's part of `render`: the opening paragraph and the main table."""
+    blocks = render(report).split("\n\n")
+    first = next(i for i, b in enumerate(blocks) if b.startswith("| "))
+    return "\n\n".join(blocks[: first + 1]) + "\n"
+
+
+def save(report: dict, out: Path) -> str:
+    """Render `report` into itself; write it to `out` and the ``.md`` beside it; return that."""
+    from noise2x.report import with_rendering, write_result
+
+    return write_result(with_rendering(report, markdown=render(report), readme=readme(report)), out)
+
+
 def render(report: dict) -> str:
     """Render the Markdown page: one row per (set, noise), then the other methods."""
     rows = report["rows"]
@@ -342,15 +357,17 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/bench-prior"))
     parser.add_argument("--out", type=Path, default=RESULTS / "prior.json")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument(
+        "--figure", action="store_true", help="with --table-only: redraw the figure from --runs"
+    )
     args = parser.parse_args()
     partial = args.out.with_suffix(".partial.json")
     if args.table_only:
         source = args.out if args.out.exists() else partial
         report = json.loads(source.read_text())
-        report["markdown"] = render(report)
-        source.write_text(json.dumps(report, indent=1))
-        args.out.with_suffix(".md").write_text(report["markdown"])
-        figure(report, args.runs, args.out.with_suffix(".png"))
+        print(save(report, source))
+        if args.figure:
+            figure(report, args.runs, args.out.with_suffix(".png"))
         return
     for folder in (DATA / "Set12", DATA / "BSD68", DATA / "CBSD68", FMD):
         if not folder.is_dir():
@@ -388,15 +405,12 @@ def main() -> None:
             )
     report["seconds"] = report.get("seconds", 0.0) + time.perf_counter() - start
     report["limit"], report["adapt_limit"] = args.limit, args.adapt_limit
-    report["markdown"] = render(report)  # noise2x report renders this (generic kind)
     complete = len(report["rows"]) >= len(plan(args.limit, args.adapt_limit))
-    target = args.out if complete else partial
-    target.write_text(json.dumps(report, indent=1))
+    text = save(report, args.out if complete else partial)  # noise2x report renders this
     if complete:
         partial.unlink(missing_ok=True)
-    args.out.with_suffix(".md").write_text(report["markdown"])
     figure(report, args.runs, args.out.with_suffix(".png"))
-    print(render(report), flush=True)
+    print(text, flush=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import time
 from pathlib import Path
@@ -157,6 +156,8 @@ def render(report: dict) -> str:
 
 
 def main() -> None:
+    from noise2x.report import write_result
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("runs/prior"))
     parser.add_argument("--no-adapt", action="store_true")
@@ -176,8 +177,7 @@ def main() -> None:
         "adapt": [] if args.no_adapt else adapt_rows(),
     }
     report["markdown"] = render(report)
-    args.out.write_text(json.dumps(report, indent=1))
-    args.out.with_suffix(".md").write_text(report["markdown"])
+    write_result(report, args.out)  # JSON and .md, each atomically
     print(report["markdown"])
 
 

@@ -44,9 +44,25 @@ def test_every_registered_component_has_a_yaml_and_builds_from_it(group, vgg_fil
         if "vgg_weights" in node:
             node["vgg_weights"] = str(vgg_file)
         built = registry.build(node, **kwargs)
-        documented = [s.name for s in registry.settings(name, context[group]) if not s.doc]
-        assert documented == [], f"{group} {name}: settings without documentation"
-        assert built is not None
+        undocumented = [s.name for s in registry.settings(name, context[group]) if not s.doc]
+        assert undocumented == [], f"{group} {name}: settings without documentation"
+        if group == "net":
+            assert isinstance(built, torch.nn.Module), name
+        elif group in ("method", "loss", "noise"):
+            assert type(built) is registry.get(name), name
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_each_method_yaml_gives_its_config_defaults(name):
+    """A method's YAML lists its settings with the defaults of its ``Config`` (no drift)."""
+    import dataclasses
+
+    node = _packaged("method", name)
+    assert node.pop("name") == name
+    defaults = {f.name: f.default for f in dataclasses.fields(METHODS.get(name).Config)}
+    assert sorted(set(node) - set(defaults)) == [], f"{name}.yaml has keys its Config lacks"
+    for key, value in node.items():
+        assert value == defaults[key], f"{name}.yaml {key}: {value!r} != default {defaults[key]!r}"
 
 
 @pytest.mark.parametrize("group", ["method", "net", "loss", "noise"])

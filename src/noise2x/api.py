@@ -162,11 +162,12 @@ def denoise(
         raise TypeError(f"settings {sorted(params)} given with a method object; set them on it")
     else:
         runner = method
-    if not callable(getattr(runner, "fit", None)):
+    # a method object of the caller's may not inherit MethodBase: read its flags with defaults
+    if getattr(runner, "fit", None) is None:
         name = getattr(runner, "name", method)
         raise ValueError(f"method {name!r} trains on a dataset; use `noise2x train`")
     scale = scale_for(stack, normalize)
-    if runner.fits_stack:  # one training on every frame (Noise2Void)
+    if getattr(runner, "fits_stack", False):  # one training on every frame (Noise2Void)
         result = runner.fit(
             torch.from_numpy(scale.forward(stack)), device=device, progress=progress
         )
@@ -235,7 +236,7 @@ def restore_lines(
     >>> bool(out[5].min() > 0.2), bool((out[6:] == image[6:]).all())
     (True, True)
     """
-    from noise2x.methods.lines import RestoreLines, dead_lines_from_mask, detect_dead_lines
+    from noise2x.methods.lines import dead_lines_from_mask, detect_dead_lines
 
     image = np.asarray(image)
     stack = _checked_stack(image, channel_axis)
@@ -247,7 +248,7 @@ def restore_lines(
                 "expected the same size"
             )
     scale = scale_for(stack, normalize)
-    method = RestoreLines(axis=axis, denoise=denoise, **params)
+    method = METHODS.build({"name": "restore_lines", "axis": axis, "denoise": denoise, **params})
     frames = []
     for raw, frame in zip(stack, scale.forward(stack), strict=True):
         if mask is None:

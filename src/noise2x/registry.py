@@ -129,14 +129,13 @@ def type_name(hint: Any) -> str:
     Examples
     --------
     >>> type_name(int), type_name(float | None)
-    ('int', 'float | None')
+    ('int', 'float or null')
     """
     if hint is type(None):
         return "null"
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(hint)
-        return " | ".join("None" if h is type(None) else type_name(h) for h in args)
+        return " or ".join(type_name(h) for h in typing.get_args(hint))
     return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
 
 
@@ -312,6 +311,10 @@ class Registry(Generic[T]):
         """
         if isinstance(node, str):
             node = {"name": node}
+        elif type(node).__module__.startswith("omegaconf"):  # a DictConfig: plain containers
+            from omegaconf import OmegaConf
+
+            node = OmegaConf.to_container(node, resolve=True)
         if not isinstance(node, Mapping) or not isinstance(node.get("name"), str):
             raise SettingError(f"a {self.kind} config needs a 'name' key, got {node!r}", "name")
         name = node["name"]

@@ -249,7 +249,7 @@ def test_noisy_folder_validates_on_a_fixed_neighbour_pair_without_clean_images(t
     noisy_dir, _ = _noisy_folder(tmp_path)
     data = _data_node(root=str(noisy_dir), val_count=2, patch_size=32)
 
-    train_set, val = build_datasets(data, check_data(data), seed=0)
+    train_set, val = build_datasets(data, check_data(data), neighbor_validation_pair, seed=0)
 
     assert len(train_set) == 3 and len(val) == 2
     noisy, target, clean = train_set[5]
@@ -268,7 +268,7 @@ def test_noisy_folder_validates_against_clean_images_matched_by_stem(tmp_path):
     noisy_dir, clean_dir = _noisy_folder(tmp_path)
     data = _data_node(root=str(noisy_dir), val_count=1, val_clean=str(clean_dir), patch_size=32)
 
-    _, val = build_datasets(data, check_data(data), seed=0)
+    _, val = build_datasets(data, check_data(data), neighbor_validation_pair, seed=0)
 
     import imageio.v3 as iio
 
@@ -424,5 +424,5 @@ def test_a_folder_too_small_for_val_count_holds_out_what_it_can_and_says_so(tmp_
     noisy_dir, _ = _noisy_folder(tmp_path, n=4, size=64)
     node = _data_node(root=str(noisy_dir), val_count=4, patch_size=32)
     with pytest.warns(UserWarning, match="cannot spare data.val_count=4; holding out 1"):
-        _, val = build_datasets(node, 1, seed=0)
+        _, val = build_datasets(node, 1, neighbor_validation_pair, seed=0)
     assert len(val) == 1

@@ -263,7 +263,7 @@ def _method_params(
     ``--downsampler``, ``--sigma`` and ``--adapt`` to a method without that setting are usage
     errors; `overrides` (from ``method.KEY=VALUE`` words, already checked) are added last.
     """
-    from dataclasses import fields
+    from dataclasses import asdict
 
     from noise2x.methods import METHODS
 
@@ -273,12 +273,12 @@ def _method_params(
         cls = METHODS.get(method)
     except USER_ERRORS as err:
         _usage_error(_message(err))
-    if not callable(getattr(cls, "fit", None)):
+    if cls.fit is None:
         _usage_error(
             f"--method {method} trains on a data set: run `noise2x train method={method} ...`, "
             "then `noise2x denoise --checkpoint RUN/checkpoints/best.ckpt`"
         )
-    known = {f.name for f in fields(cls.Config)}
+    known = {s.name for s in METHODS.settings(method)}
     for option, value, name in (
         ("--steps", steps, "steps"),
         ("--downsampler", downsampler, "downsampler"),
@@ -298,12 +298,11 @@ def _method_params(
         params["adapt"] = True
     params.update(overrides or {})  # method.KEY=VALUE words win over the shorthand flags
     try:
-        cls = METHODS.get(method)
-        if preset == "paper":
+        if preset == "paper":  # the paper's settings, under the flags and overrides given
             if not hasattr(cls.Config, "paper"):
                 raise ValueError(f"method {method!r} has no 'paper' preset")
-            params["config"] = cls.Config.paper()
-        cls(**params)
+            params = {**asdict(cls.Config.paper()), **params}
+        METHODS.build({"name": method, **params})  # checks every setting as the API will
     except USER_ERRORS as err:
         _usage_error(_message(err))
     return params

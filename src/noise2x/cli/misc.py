@@ -155,7 +155,7 @@ def list_cmd() -> None:
                 line = f"    {group}.{s.name} = {default}"
                 _print_plain(f"{line}  # {s.doc}" if s.doc else line)
 
-    single = [n for n in METHODS.names() if callable(getattr(METHODS.get(n), "fit", None))]
+    single = [n for n in METHODS.names() if METHODS.get(n).fit is not None]
     _print_plain("settings of the single-image methods (noise2x denoise method.KEY=VALUE):")
     settings("method", METHODS, single)
     _print_plain("settings of a training run (noise2x train GROUP=NAME GROUP.KEY=VALUE):")

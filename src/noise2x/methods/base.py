@@ -1,8 +1,10 @@
 """The method contract shared by every denoising method of noise2x.
 
-A *method* turns (net, batch) into a training loss and (net, noisy) into a denoised image.
-Single-image methods (Zero-Shot Noise2Noise, Self2Self) also implement ``fit``: the whole
-per-image optimisation, which ``noise2x.denoise`` calls.
+A *method* turns a noisy image into a denoised one (``denoise``). A trainable method also turns
+(net, batch) into a training loss (`TrainableMethod`); a method that works on one image by
+itself (Zero-Shot Noise2Noise, Self2Self, the prior, N2V on one stack, BM3D) implements
+``fit``, which ``noise2x.denoise`` calls (`FittingMethod`); a classical filter has no net and
+no loss (`ClassicalFilter`). `Method` lists the flags that say which of these a method is.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ class Method(Protocol):
     ``METHODS.build``). The capability flags (defaults in `MethodBase`, which every method
     inherits) say what the engine may do with it:
 
-    - ``single_image``: it denoises one image (or stack) by itself and cannot be trained on a
-      data set (`FittingMethod` without `TrainableMethod`);
+    - ``single_image``: it works only on the image (or stack) it is given, through ``fit``;
+      ``noise2x train`` refuses it (a method may also have ``fit`` without this flag: N2V
+      trains on data sets and on one stack);
     - ``trainable``: it has a network and a loss (False: a `ClassicalFilter`);
     - ``needs_target``: dataset training reads ``batch.target`` (pairs); False for methods that
       learn from single noisy views (`SingleViewMethod`);
@@ -73,7 +76,7 @@ class Method(Protocol):
 
 
 class TrainableMethod(Method, Protocol):
-    """A method with a network and a loss: ``noise2x train`` and the one loop run it.
+    """A method with a network and a loss, optimised by ``noise2x train`` or by its ``fit``.
 
     A dataset method (``single_image = False``) is built by ``METHODS.build(cfg["method"],
     loss=LOSS, total_steps=N)`` with the run's ``loss`` group and step count; it keeps the
@@ -124,6 +127,8 @@ class MethodBase:
     loss_names: ClassVar[tuple[str, ...] | None] = None
     fits_stack: ClassVar[bool] = False
     loss: object | None = None  # the run's loss, for dataset methods that take one
+    fit = None  # a FittingMethod defines fit: it denoises one image (or stack) by itself
+    validation_pair = None  # a SingleViewMethod defines it (data=noisy_folder validation)
 
 
 class SingleViewMethod(TrainableMethod, Protocol):

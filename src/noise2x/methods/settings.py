@@ -84,9 +84,9 @@ def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict
         if key not in fields:
             close = difflib.get_close_matches(key, fields, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(fields)
+            listed = ", ".join(fields)
             raise ValueError(
-                f"method.{key}: {method} has no setting {key!r}{hint} (settings: {known})"
+                f"method.{key}: {method} has no setting {key!r}{hint} (settings: {listed})"
             )
         value = _parse_value(text)
         if not accepts(value, known[key].hint):

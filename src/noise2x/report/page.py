@@ -82,7 +82,11 @@ def list_results(path: Path) -> list[Path]:
         If `path` does not exist, or is a folder without result files.
     """
     if path.is_dir():
-        files = sorted(p for p in path.glob("*.json") if not p.name.endswith(PARTIAL))
+        files = sorted(
+            p
+            for p in path.glob("*.json")
+            if not p.name.endswith(PARTIAL) and not p.name.startswith(".")  # no temporary file
+        )
         if not files:
             raise FileNotFoundError(f"{path}: folder has no .json result files")
         return files

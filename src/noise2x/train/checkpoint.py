@@ -111,6 +111,7 @@ def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoi
     """
     from noise2x.methods import METHODS
     from noise2x.nets import build_net
+    from noise2x.registry import SettingError
 
     path = Path(path)
     if not path.is_file():
@@ -127,8 +128,7 @@ def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoi
     if not isinstance(config, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{path}: not a noise2x checkpoint (no training config in it)")
     channels = int(config["data"]["channels"])
-    net_params = {k: v for k, v in config["net"].items() if k != "name"}
-    net = build_net(config["net"]["name"], channels, **net_params)
+    net = build_net(**config["net"], channels=channels)
     state = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
     try:
         net.load_state_dict(state)
@@ -140,9 +140,13 @@ def load_denoiser(path: str | Path, device: str | torch.device = "cpu") -> Denoi
     net.eval().to(device)
     for parameter in net.parameters():
         parameter.requires_grad_(False)
+    try:
+        method = METHODS.build(config["method"])
+    except SettingError:  # settings of another noise2x version: denoising reads none of them
+        method = METHODS.build(config["method"]["name"])
     return Denoiser(
         net=net,
-        method=METHODS.get(config["method"]["name"])(),
+        method=method,
         config=config,
         channels=channels,
         step=int(checkpoint.get("global_step", 0)),

@@ -325,7 +325,7 @@ def _compose(overrides: list[str]) -> Any:
 
     extra = config_folders()
     if extra:  # searched after the packaged config: a YAML there adds a choice to a group
-        paths = ",".join(f"file://{folder}" for folder in extra)
+        paths = ",".join(repr(f"file://{folder}") for folder in extra)  # quoted: spaces, commas
         overrides = [f"hydra.searchpath=[{paths}]", *overrides]
     GlobalHydra.instance().clear()
     try:
@@ -535,6 +535,12 @@ def _check_named(group: str, node: dict) -> dict:
                 f"config key '{group}.{key}' must be {type_name(settings[key].hint)}, "
                 f"got {value!r} ({type(value).__name__})"
             )
+    missing = [s.name for s in settings.values() if s.required and s.name not in params]
+    if missing:
+        raise ConfigError(
+            f"config key '{group}.{missing[0]}' is required by {group} {node['name']!r} "
+            f"(accepted: {', '.join(settings)})"
+        )
     if group in ("method", "noise"):
         try:  # a method's checks live in its Config: building that allocates nothing
             if group == "method":

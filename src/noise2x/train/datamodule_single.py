@@ -24,11 +24,11 @@ Validation uses the last ``data.val_count`` images (natural name order), never t
   one fixed draw of Neighbor2Neighbor's random neighbour sub-sampler of the held-out image y
   (cropped to even height and width), and ``val/psnr_db`` is the PSNR of f(g1(y)) against
   g2(y): Neighbor2Neighbor's reconstruction term on held-out data, in dB. Its target is
-  noisy, so it is lower than a clean PSNR would be; since the noise of g2(y) is independent
-  of g1(y), E|f(g1(y)) - g2(y)|^2 = E|f(g1(y)) - g2(x)|^2 + noise variance, and it ranks
-  models (and picks
-  ``best.ckpt``) by their error against g2(x), the clean neighbour sub-image, which differs from
-  g1(x) by up to one pixel's shift: a ranking signal, not an estimate of the clean PSNR.
+  noisy, so it is lower than a clean PSNR would be. Since the noise of g2(y) is independent
+  of g1(y), E|f(g1(y)) - g2(y)|^2 = E|f(g1(y)) - g2(x)|^2 + noise variance, so it ranks
+  models (and picks ``best.ckpt``) by their error against g2(x), the clean neighbour
+  sub-image, which differs from g1(x) by up to one pixel's shift: a ranking signal, not an
+  estimate of the clean PSNR.
 
 References
 ----------
@@ -179,7 +179,7 @@ def check_method(method: str) -> None:
             f"{method!r} needs a target: use method=ne2ne, or paired data (data=pairs, frames "
             "or captures)"
         )
-    if not callable(getattr(cls, "validation_pair", None)):
+    if cls.validation_pair is None:
         raise ConfigError(
             f"method {method!r} has no validation_pair hook (see noise2x.methods.base."
             "SingleViewMethod): data=noisy_folder cannot validate it without clean images"
@@ -315,8 +315,8 @@ class NoisyImageDataset(Dataset):
 def build_datasets(
     data: dict,
     channels: int,
+    validation_pair: Callable[[Tensor, int], tuple[Tensor, Tensor]],
     seed: int = 0,
-    validation_pair: Callable[[Tensor, int], tuple[Tensor, Tensor]] | None = None,
 ) -> tuple[NoisyImageDataset, list[tuple[Tensor, Tensor]]]:
     """Read a ``data=noisy_folder`` node into a training set and validation pairs.
 
@@ -326,12 +326,11 @@ def build_datasets(
         A validated ``data`` node with ``name == "noisy_folder"``.
     channels : {1, 3}
         Images are converted to this many channels.
+    validation_pair : callable (noisy (C, H, W), seed) -> (input, reference)
+        The method's hook that turns a held-out noisy image into a pair to validate on when
+        there is no clean image (``SingleViewMethod.validation_pair``).
     seed : int
         Seeds the training samples.
-    validation_pair : callable (noisy (C, H, W), seed) -> (input, reference), or None
-        The method's hook that turns a held-out noisy image into a pair to validate on when
-        there is no clean image (``Method.validation_pair``); None: Neighbor2Neighbor's
-        (`noise2x.methods.ne2ne.neighbor_validation_pair`).
 
     Returns
     -------
@@ -351,8 +350,6 @@ def build_datasets(
     """
     from noise2x.data.scale import scale_for
 
-    if validation_pair is None:
-        from noise2x.methods.ne2ne import neighbor_validation_pair as validation_pair
     if not data["root"]:
         raise ValueError("data=noisy_folder needs data.root: set data.root=DIR (noisy images)")
     train_refs, val_refs = _split(list_noisy_images(data["root"]), data)
@@ -420,5 +417,5 @@ class NoisyFolderDataModule(SyntheticDataModule):
 
         pair = METHODS.get(method).validation_pair
         self.train_set, self.val_set = build_datasets(
-            data, channels, seed=self.config["seed"], validation_pair=pair
+            data, channels, validation_pair=pair, seed=self.config["seed"]
         )
