@@ -286,11 +286,11 @@ def _for_writing(mean: np.ndarray, meta, dtype: str | None) -> np.ndarray:
     Rounding here, in the output's own units, makes ties go to even exactly (write_image's
     rounding of a float32 value would see 25.5 as 25.4999...).
     """
-    from noise2x.data.io import _SCALE
+    from noise2x.data.io import UNIT_SCALE
 
     out = np.dtype(dtype or meta.dtype)
     if np.issubdtype(out, np.integer):
-        out_scale = _SCALE.get(out.name, 1.0)
+        out_scale = UNIT_SCALE.get(out.name, 1.0)
         return (np.rint(mean * (out_scale / meta.scale)) / out_scale).astype(np.float32)
     return (mean / meta.scale).astype(np.float32)
 

@@ -48,44 +48,89 @@ from noise2x.data.atomic import EXISTS, atomic_write
 logging.getLogger("tifffile").setLevel(logging.CRITICAL)
 
 __all__ = [
+    "FORMATS",
     "IMAGE_SUFFIXES",
     "OUTPUT_DTYPES",
+    "READABLE_DTYPES",
+    "UNIT_SCALE",
+    "ImageError",
+    "ImageFormat",
+    "ImageMeta",
+    "check_array",
     "check_output",
     "check_pixel_budget",
-    "ImageError",
-    "ImageMeta",
+    "choose_dtype",
+    "format_of",
     "list_images",
     "read_image",
+    "to_dtype",
     "to_uint8_preview",
     "write_image",
 ]
 
-_FORMAT_OF_SUFFIX = {
-    ".png": "png",
-    ".jpg": "jpeg",
-    ".jpeg": "jpeg",
-    ".tif": "tiff",
-    ".tiff": "tiff",
-    ".mrc": "mrc",
-    ".mrcs": "mrc",
-    ".st": "mrc",
-}
-IMAGE_SUFFIXES: tuple[str, ...] = tuple(_FORMAT_OF_SUFFIX)
+READABLE_DTYPES: tuple[str, ...] = (
+    "uint8", "uint16", "uint32", "int8", "int16", "int32", "float16", "float32", "float64",
+)  # fmt: skip
+"""The pixel types :func:`read_image` (and the stack reader) accept."""
+
+UNIT_SCALE: dict[str, float] = {"uint8": 255.0, "uint16": 65535.0}
+"""Divisor that maps a pixel type to [0, 1]; every other type keeps its raw values (1.0)."""
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """Everything noise2x knows about one file format: one row of the format table.
+
+    Attributes
+    ----------
+    name : str
+        ``"png"``, ``"jpeg"``, ``"tiff"`` or ``"mrc"``.
+    suffixes : tuple of str
+        Lower-case file suffixes.
+    writable : tuple of str
+        Pixel types :func:`write_image` can store in it.
+    default_dtype : str
+        Written when neither a dtype nor a source image says otherwise.
+    stacks : bool
+        Whether one file holds a stack (N, C, H, W).
+    channels : tuple of int
+        Channel counts it holds.
+    pil_names : tuple of str
+        Pillow's names of the format (formats read with Pillow); empty otherwise.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    writable: tuple[str, ...]
+    default_dtype: str
+    stacks: bool
+    channels: tuple[int, ...] = (1, 3)
+    pil_names: tuple[str, ...] = ()
+
+
+#: The one format table: read by :func:`read_image`, :func:`write_image`, the checks of
+#: :func:`check_output`, and the stack reader and writer of ``noise2x.data.stream``.
+FORMATS: dict[str, ImageFormat] = {
+    f.name: f
+    for f in (
+        ImageFormat("png", (".png",), ("uint8", "uint16"), "uint8", False, pil_names=("PNG",)),
+        ImageFormat(
+            "jpeg", (".jpg", ".jpeg"), ("uint8",), "uint8", False, pil_names=("JPEG", "MPO")
+        ),
+        ImageFormat("tiff", (".tif", ".tiff"), READABLE_DTYPES, "float32", True),
+        ImageFormat(  # mrcfile widens uint8 to uint16; MRC holds grey images only
+            "mrc", (".mrc", ".mrcs", ".st"), ("int8", "int16", "uint16", "float16", "float32"),
+            "float32", True, channels=(1,),
+        ),
+    )
+}  # fmt: skip
+
+IMAGE_SUFFIXES: tuple[str, ...] = tuple(s for f in FORMATS.values() for s in f.suffixes)
 """File suffixes (lower case) that :func:`read_image` and :func:`list_images` know."""
 
 OUTPUT_DTYPES: tuple[str, ...] = ("uint8", "uint16", "float32")
 """The pixel types a user may ask :func:`write_image` for (``--output-dtype``)."""
 
-_READABLE = ("uint8", "uint16", "uint32", "int8", "int16", "int32", "float16", "float32", "float64")
-_SCALE = {"uint8": 255.0, "uint16": 65535.0}  # every other dtype: 1.0 (raw values)
-_WRITABLE = {
-    "png": ("uint8", "uint16"),
-    "jpeg": ("uint8",),
-    "tiff": _READABLE,
-    "mrc": ("int8", "int16", "uint16", "float16", "float32"),  # mrcfile widens uint8 to uint16
-}
-_DEFAULT_DTYPE = {"png": "uint8", "jpeg": "uint8", "tiff": "float32", "mrc": "float32"}
-_PIL_FORMATS = {"png": ("PNG",), "jpeg": ("JPEG", "MPO")}
 _JPEG_QUALITY = 95
 
 
@@ -134,14 +179,22 @@ class ImageMeta:
     photometric: str | None = None
 
 
-def _format_of(path: Path) -> str:
-    fmt = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(
-            f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-            f"supported: {', '.join(IMAGE_SUFFIXES)}"
-        )
-    return fmt
+def format_of(path: Path) -> str:
+    """Return the name of the format of `path` (a key of :data:`FORMATS`) from its suffix.
+
+    Raises
+    ------
+    ImageError
+        If the suffix is not in :data:`IMAGE_SUFFIXES` (the message names the file).
+    """
+    suffix = Path(path).suffix.lower()
+    for fmt in FORMATS.values():
+        if suffix in fmt.suffixes:
+            return fmt.name
+    raise ImageError(
+        f"{path}: unsupported file type {Path(path).suffix or '(no suffix)'!r}; "
+        f"supported: {', '.join(IMAGE_SUFFIXES)}"
+    )
 
 
 def _png_depth_and_colour(path: Path) -> tuple[int, int]:
@@ -160,7 +213,7 @@ def _read_pil(path: Path, fmt: str) -> tuple[np.ndarray, dict]:
                 "silently reduce it to 8 bits); convert it to a 16-bit TIFF"
             )
     with Image.open(path) as im:
-        if im.format not in _PIL_FORMATS[fmt]:
+        if im.format not in FORMATS[fmt].pil_names:
             raise ImageError(f"{path}: the suffix says {fmt} but the file is {im.format}")
         if im.mode == "1":
             im = im.convert("L")
@@ -311,7 +364,7 @@ def read_image(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
         raise FileNotFoundError(f"{path}: no such file")
     if not path.is_file():
         raise ImageError(f"{path}: is not a file")
-    fmt = _format_of(path)
+    fmt = format_of(path)
     try:
         pixels, extra = _READERS[fmt](path, fmt)
     except (ImageError, MemoryError):
@@ -323,9 +376,9 @@ def read_image(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
         ) from exc
     # pixels: (N, H, W, C) in the file's dtype
     dtype = pixels.dtype.name
-    if dtype not in _READABLE:
+    if dtype not in READABLE_DTYPES:
         raise ImageError(
-            f"{path}: unsupported pixel type {dtype}; supported: {', '.join(_READABLE)}"
+            f"{path}: unsupported pixel type {dtype}; supported: {', '.join(READABLE_DTYPES)}"
         )
     n, h, w, c = pixels.shape
     if h < 2 or w < 2 or n == 0:
@@ -340,7 +393,7 @@ def read_image(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
             stacklevel=2,
         )
         pixels = pixels[..., : c - 1]
-    scale = _SCALE.get(dtype, 1.0)
+    scale = UNIT_SCALE.get(dtype, 1.0)
     image = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32)
     if scale != 1.0:
         image /= np.float32(scale)
@@ -360,7 +413,14 @@ def read_image(path: str | Path) -> tuple[np.ndarray, ImageMeta]:
     return (image if n > 1 else image[0]), meta
 
 
-def _choose_dtype(path: Path, fmt: str, dtype: str | None, like: ImageMeta | None) -> str:
+def choose_dtype(path: Path, fmt: str, dtype: str | None, like: ImageMeta | None) -> str:
+    """Return the pixel type to write `path` in: `dtype`, else `like`'s, else the format's.
+
+    Raises
+    ------
+    ImageError
+        If `dtype` is not in :data:`OUTPUT_DTYPES` or the format cannot hold the type.
+    """
     if dtype is not None:
         if dtype not in OUTPUT_DTYPES:
             raise ImageError(
@@ -370,11 +430,11 @@ def _choose_dtype(path: Path, fmt: str, dtype: str | None, like: ImageMeta | Non
     elif like is not None:
         chosen = like.dtype
     else:
-        chosen = _DEFAULT_DTYPE[fmt]
-    if chosen not in _WRITABLE[fmt]:
+        chosen = FORMATS[fmt].default_dtype
+    if chosen not in FORMATS[fmt].writable:
         raise ImageError(
             f"{path}: {fmt.upper()} cannot hold {chosen} pixels; it holds "
-            f"{', '.join(_WRITABLE[fmt])} (choose an output dtype or another file type)"
+            f"{', '.join(FORMATS[fmt].writable)} (choose an output dtype or another file type)"
         )
     return chosen
 
@@ -413,13 +473,17 @@ def check_output(
         store (the message names the file).
     """
     path = Path(path)
-    fmt = _format_of(path)
-    chosen = _choose_dtype(path, fmt, dtype, like)
+    fmt = format_of(path)
+    chosen = choose_dtype(path, fmt, dtype, like)
     _check_shape(path, fmt, tuple(shape), chosen)
     return chosen
 
 
-def _check_array(path: Path, fmt: str, array: np.ndarray, dtype: str) -> None:
+def check_array(path: Path, fmt: str, array: np.ndarray, dtype: str) -> None:
+    """Raise an ImageError naming `path` unless `array` can be written in format `fmt`.
+
+    `array` must be float (C, H, W) or (N, C, H, W), finite, of a shape the format holds.
+    """
     shape = array.shape
     if array.ndim not in (3, 4) or not np.issubdtype(array.dtype, np.floating):
         raise ImageError(
@@ -438,22 +502,24 @@ def _check_shape(path: Path, fmt: str, shape: tuple[int, ...], dtype: str) -> No
     c, h, w = shape[-3:]
     if c not in (1, 3) or h < 2 or w < 2 or (len(shape) == 4 and shape[0] == 0):
         raise ImageError(f"{path}: expected C in (1, 3) and H, W >= 2; got shape {shape}")
-    if fmt in ("png", "jpeg") and len(shape) == 4:
+    if not FORMATS[fmt].stacks and len(shape) == 4:
         raise ImageError(
             f"{path}: {fmt.upper()} holds one image, got a stack {shape}; write .tif or .mrcs"
         )
-    if fmt == "mrc" and c != 1:
-        raise ImageError(f"{path}: MRC holds single-channel images; got C = {c} in {shape}")
+    if c not in FORMATS[fmt].channels:
+        raise ImageError(
+            f"{path}: {fmt.upper()} holds single-channel images; got C = {c} in {shape}"
+        )
     if fmt == "png" and dtype == "uint16" and c != 1:
         raise ImageError(f"{path}: 16-bit PNG must be grey; got C = {c}; write .tif instead")
 
 
-def _to_dtype(array: np.ndarray, dtype: str) -> np.ndarray:
-    """Convert floats to `dtype`: scale, round and clip for integer types."""
+def to_dtype(array: np.ndarray, dtype: str) -> np.ndarray:
+    """Convert floats to `dtype`: scale (:data:`UNIT_SCALE`), round and clip for integers."""
     if np.issubdtype(np.dtype(dtype), np.floating):
         return array.astype(dtype)
     info = np.iinfo(dtype)
-    out = np.rint(array.astype(np.float64) * _SCALE.get(dtype, 1.0))
+    out = np.rint(array.astype(np.float64) * UNIT_SCALE.get(dtype, 1.0))
     return np.clip(out, info.min, info.max).astype(dtype)
 
 
@@ -544,13 +610,13 @@ def write_image(
     ('stack.tif', (2, 1, 3, 4), 'uint16', True)
     """
     path = Path(path)
-    fmt = _format_of(path)
-    chosen = _choose_dtype(path, fmt, dtype, like)
+    fmt = format_of(path)
+    chosen = choose_dtype(path, fmt, dtype, like)
     array = np.asarray(array)
-    _check_array(path, fmt, array, chosen)
+    check_array(path, fmt, array, chosen)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: {EXISTS}")
-    pixels = _to_dtype(array, chosen)
+    pixels = to_dtype(array, chosen)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, overwrite) as tmp:
         _WRITERS[fmt](tmp, fmt, pixels, like)

@@ -44,16 +44,16 @@ from mrcfile.utils import mode_from_dtype
 
 from noise2x.data.atomic import EXISTS, publish, temporary_path
 from noise2x.data.io import (
-    _READABLE,
-    _SCALE,
+    READABLE_DTYPES,
+    UNIT_SCALE,
     ImageError,
     ImageMeta,
-    _check_array,
-    _choose_dtype,
-    _format_of,
-    _to_dtype,
+    check_array,
     check_pixel_budget,
+    choose_dtype,
+    format_of,
     read_image,
+    to_dtype,
     write_image,
 )
 
@@ -239,7 +239,7 @@ class StackReader:
             raise FileNotFoundError(f"{path}: no such file")
         if not path.is_file():
             raise ImageError(f"{path}: is not a file")
-        fmt = _format_of(path)
+        fmt = format_of(path)
         self.path = path
         if fmt in ("png", "jpeg"):
             image, self.meta = read_image(path)
@@ -266,9 +266,9 @@ class StackReader:
     def _check(self, fmt: str) -> None:
         """Refuse what read_image refuses; set meta, n_frames, frame_shape."""
         path, (h, w, c), n, dtype = self.path, self._frames.hwc, self._frames.n, self._frames.dtype
-        if dtype not in _READABLE:
+        if dtype not in READABLE_DTYPES:
             raise ImageError(
-                f"{path}: unsupported pixel type {dtype}; supported: {', '.join(_READABLE)}"
+                f"{path}: unsupported pixel type {dtype}; supported: {', '.join(READABLE_DTYPES)}"
             )
         if h < 2 or w < 2 or n == 0:
             raise ImageError(f"{path}: image is {h}x{w} (HxW); need at least 2x2 pixels")
@@ -292,7 +292,7 @@ class StackReader:
             is_stack=n > 1,
             channels=channels,
             had_alpha=had_alpha,
-            scale=_SCALE.get(dtype, 1.0),
+            scale=UNIT_SCALE.get(dtype, 1.0),
             **self._frames.extra,
         )
 
@@ -450,8 +450,8 @@ class StackWriter:
         dtype: str | None = None,
     ) -> None:
         path = Path(path)
-        fmt = _format_of(path)
-        chosen = _choose_dtype(path, fmt, dtype, like)
+        fmt = format_of(path)
+        chosen = choose_dtype(path, fmt, dtype, like)
         if (
             not isinstance(n_frames, (int, np.integer))
             or isinstance(n_frames, bool)
@@ -464,7 +464,7 @@ class StackWriter:
                 f"{path}: frame_shape must be 3 positive integers (C, H, W); got {shape}"
             )
         self.n_frames, self.frame_shape = int(n_frames), tuple(int(s) for s in shape)
-        _check_array(path, fmt, np.broadcast_to(np.float32(0), self.frame_shape), chosen)
+        check_array(path, fmt, np.broadcast_to(np.float32(0), self.frame_shape), chosen)
         if self.n_frames > 1 and fmt in ("png", "jpeg"):
             raise ImageError(
                 f"{path}: {fmt.upper()} holds one image, got a stack "
@@ -544,7 +544,7 @@ class StackWriter:
         if self.n_frames == 1:
             self._single = frame.copy()
         elif self._tiff is not None:
-            pixels = _to_dtype(frame, self.dtype)
+            pixels = to_dtype(frame, self.dtype)
             colour = self.frame_shape[0] == 3
             self._tiff.write(
                 np.moveaxis(pixels, 0, -1) if colour else pixels[0],
@@ -552,7 +552,7 @@ class StackWriter:
                 contiguous=True,
             )
         else:
-            pixels = _to_dtype(frame, self.dtype)
+            pixels = to_dtype(frame, self.dtype)
             self._mrc.data[index] = pixels[0]
             self._stats.add(pixels)
         self.frames_written += 1
