@@ -118,19 +118,10 @@ def pretrain(steps: int, runs: Path) -> dict:
 
 
 def apply(denoiser, noisy: np.ndarray) -> np.ndarray:
-    """Denoise (C, H, W) float32 like ``noise2x denoise --checkpoint``: tiles, clip to [0, 1]."""
+    """Denoise (C, H, W) float32 as ``noise2x denoise --checkpoint`` does (``denoise_frame``)."""
     import torch
 
-    from noise2x.ops.tiling import denoise_tiled
-
-    with torch.inference_mode():
-        out = denoise_tiled(
-            denoiser,
-            torch.from_numpy(noisy)[None],
-            multiple=denoiser.size_multiple,
-            bytes_per_pixel=denoiser.bytes_per_pixel,
-        )
-    return out[0].float().clamp(0.0, 1.0).numpy()
+    return denoiser.denoise_frame(torch.from_numpy(noisy)).numpy()
 
 
 def scores(images: list[np.ndarray], clean: np.ndarray, seconds: float | None) -> dict:
