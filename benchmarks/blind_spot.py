@@ -294,6 +294,36 @@ def committed(part: str) -> dict[str, dict[str, dict]]:
     return out
 
 
+README_ROWS = {  # part: the methods the README's condensed table shows (same images per part)
+    "bsd68": ("N2V", "N2V2", "Ne2Ne", "N2N", "BM3D"),
+    "fmd": ("N2V", "N2V2", "N2N", "ZS-N2N", "shipped prior + adapt"),
+    "structured": ("N2V", "structN2V", "Ne2Ne", "BM3D"),
+    "single": ("N2V", "shipped prior"),
+}
+
+
+def readme(report: dict) -> str:
+    """Return the README's condensed table: a few rows of each part of `render`'s tables."""
+    lines = [
+        "Blind-spot benchmark (all rows and budgets: [the N2V page](docs/methods/n2v.md)); "
+        "PSNR (dB) / SSIM, mean over n images; rows marked * from other benchmarks' results "
+        "on identical inputs.",
+        "",
+        "| part | method | n | PSNR / SSIM | seconds per image |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    part = None
+    for line in render(report).splitlines():
+        if line.startswith("**"):
+            part = line[2:].split("**")[0]
+        elif line.startswith("| ") and not line.startswith(("| method", "| ---")):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            name = cells[0].split(" (")[0].rstrip(" *")
+            if name in README_ROWS.get(part, ()):
+                lines.append(f"| {part} | {' | '.join(cells[:4])} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(report: dict) -> str:
     """Render the Markdown tables of the parts that ran, beside the committed results.
 
@@ -449,7 +479,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.table_only or args.figure:
         report = json.loads(args.out.read_text())
-        report["markdown"] = render(report)
+        report["markdown"], report["readme"] = render(report), readme(report)
         write_result(report, args.out)  # JSON and .md, each atomically
         if args.figure:
             figure(report, args.out.with_suffix(".png"))
@@ -480,7 +510,7 @@ def main() -> None:
             report["training"] += [{"part": part, **t} for t in trained]
             models = {t["model"]: t["checkpoint"] for t in trained}
             report["rows"] += evaluate(part, models, args.limit)
-        report["markdown"] = render(report)
+        report["markdown"], report["readme"] = render(report), readme(report)
         write_result(report, args.out)  # JSON and .md, each atomically
         print(report["markdown"], flush=True)
 
