@@ -163,21 +163,6 @@ def charts(report: dict) -> list[Chart]:
 
 
 def save(report: dict, out: Path) -> str:
-    """Store the rendering in `report` and write it: the JSON `out` and the ``.md`` beside it.
-
-    ``--table-only`` calls this on the committed JSON.
-
-    Parameters
-    ----------
-    report : dict
-        The benchmark's result (its parsed JSON).
-    out : Path
-        The ``.json`` file to write.
-
-    Returns
-    -------
-    str
-        The Markdown written.
-    """
+    """Render `report` into itself; write it to `out` and the ``.md`` beside it; return that."""
     rendered = with_rendering(report, title=TITLE, markdown=markdown(report), charts=charts(report))
     return write_result(rendered, out)
