@@ -21,7 +21,7 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a pure function: module- and session-scoped fixtures use it
 def data_path() -> Callable[..., Path]:
     """``data_path("Set12", "01.png")``: a path under ../shared/data (or $NOISE2X_DATA).
 
