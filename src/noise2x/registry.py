@@ -43,15 +43,40 @@ def _documented_mro(obj: Any) -> dict[str, str]:
 
 
 class SettingError(ValueError, TypeError):
-    """A config node that does not fit its component; ``key`` is the offending setting.
+    """A config node that does not fit its component.
 
     A ValueError (a bad config value) and a TypeError (as Python raises for an unknown keyword
-    argument), so callers of either convention catch it.
+    argument), so callers of either convention catch it. The attributes let a caller word the
+    same finding its own way (``noise2x train``'s ``config key 'net.widht'``, ``noise2x
+    denoise``'s ``method.stesp``).
+
+    Attributes
+    ----------
+    key : str
+        The offending setting (``"name"`` for a node without one).
+    problem : {"unknown", "type", "missing", "name"}
+        Not a setting of the component; a value of the wrong type; a required setting not
+        given; no ``name`` in the node.
+    close : str or None
+        For ``"unknown"``: the closest setting, if any is close.
+    accepted : tuple of str
+        The component's settings.
+    expected : str or None
+        For ``"type"``: the readable type the setting needs (`type_name`).
     """
 
-    def __init__(self, message: str, key: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        key: str,
+        problem: str = "name",
+        close: str | None = None,
+        accepted: tuple[str, ...] = (),
+        expected: str | None = None,
+    ) -> None:
         super().__init__(message)
-        self.key = key
+        self.key, self.problem, self.close = key, problem, close
+        self.accepted, self.expected = accepted, expected
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,28 +346,30 @@ class Registry(Generic[T]):
         settings = self.settings(name, context)
         given = {str(k): v for k, v in node.items() if k != "name"}
         known = {s.name: s for s in settings}
+        accepted = tuple(known)
         for key, value in given.items():
             if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                close = (difflib.get_close_matches(key, known, n=1, cutoff=0.5) or [None])[0]
+                hint = f" Did you mean {close!r}?" if close else ""
                 raise SettingError(
                     f"{self.kind} {name!r} does not accept parameter {key!r}; "
                     f"accepted: {', '.join(known) or '(none)'}.{hint}",
-                    key,
-                )
+                    key, "unknown", close=close, accepted=accepted,
+                )  # fmt: skip
             if not accepts(value, known[key].hint):
+                expected = type_name(known[key].hint)
                 raise SettingError(
-                    f"{self.kind} {name!r}: {key} must be {type_name(known[key].hint)}, "
+                    f"{self.kind} {name!r}: {key} must be {expected}, "
                     f"got {value!r} ({type(value).__name__})",
-                    key,
-                )
+                    key, "type", accepted=accepted, expected=expected,
+                )  # fmt: skip
         missing = [s.name for s in settings if s.required and s.name not in given]
         if missing:
             raise SettingError(
                 f"{self.kind} {name!r} needs parameter(s) {', '.join(missing)}; "
                 f"accepted: {', '.join(known)}",
-                missing[0],
-            )
+                missing[0], "missing", accepted=accepted,
+            )  # fmt: skip
         return name, given
 
     def build(self, node: Mapping[str, Any] | str, /, **context: Any) -> T:

@@ -139,8 +139,6 @@ class SingleViewMethod(TrainableMethod, Protocol):
     (input, reference) pair, seeded; ``val/psnr_db`` is the PSNR of f(input) against it.
     """
 
-    needs_target: ClassVar[bool]
-
     @staticmethod
     def validation_pair(noisy: Tensor, seed: int) -> tuple[Tensor, Tensor]:
         """Return (input, reference) tensors to validate f on, from one held-out noisy image."""

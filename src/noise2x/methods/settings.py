@@ -11,13 +11,12 @@ documentation (units included), for ``noise2x list``.
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from typing import Any
 
 from noise2x.methods.base import METHODS
-from noise2x.registry import accepts, type_name
+from noise2x.registry import SettingError
 
 __all__ = ["OVERRIDE", "describe_settings", "parse_overrides"]
 
@@ -77,21 +76,21 @@ def parse_overrides(words: typing.Sequence[str], method: str) -> tuple[str, dict
             method = value
         else:
             settings[key.split(".", 1)[1]] = value
-    known = {s.name: s for s in METHODS.settings(method)}
-    fields = list(known)
-    typed = {}
-    for key, text in settings.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            listed = ", ".join(fields)
+    typed = {key: _parse_value(text) for key, text in settings.items()}
+    try:
+        METHODS.check({"name": method, **typed})
+    except SettingError as err:  # the registry's finding, worded as the words given
+        if err.problem == "unknown":
+            hint = f"; did you mean {err.close!r}?" if err.close else ""
             raise ValueError(
-                f"method.{key}: {method} has no setting {key!r}{hint} (settings: {listed})"
-            )
-        value = _parse_value(text)
-        if not accepts(value, known[key].hint):
-            raise ValueError(f"method.{key}={text}: expected {type_name(known[key].hint)}")
-        typed[key] = value
+                f"method.{err.key}: {method} has no setting {err.key!r}{hint} "
+                f"(settings: {', '.join(err.accepted)})"
+            ) from None
+        if err.problem == "type":
+            raise ValueError(
+                f"method.{err.key}={settings[err.key]}: expected {err.expected}"
+            ) from None
+        raise ValueError(str(err)) from None
     return method, typed
 
 

@@ -515,32 +515,28 @@ def _check_named(group: str, node: dict) -> dict:
     that their own range checks run (a method through its ``Config``; nets and losses are
     built by the run: a net allocates its weights).
     """
-    from noise2x.registry import accepts, type_name
+    from noise2x.registry import SettingError
 
     if not isinstance(node, dict) or "name" not in node:
         raise ConfigError(f"config node {group!r} needs a 'name' key")
     _registered(group, node["name"])
     registry = _registry(group)
-    settings = {s.name: s for s in registry.settings(node["name"], CONTEXT[group])}
     params = {k: v for k, v in node.items() if k != "name"}
-    for key, value in params.items():
-        if key not in settings:
-            raise ConfigError(
-                f"unknown config key '{group}.{key}' for {group} {node['name']!r}"
-                f"{_suggest(key, settings).replace(chr(39), chr(39) + group + '.', 1)} "
-                f"(accepted: {', '.join(settings) or 'none'})"
-            )
-        if not accepts(value, settings[key].hint):
-            raise ConfigError(
-                f"config key '{group}.{key}' must be {type_name(settings[key].hint)}, "
-                f"got {value!r} ({type(value).__name__})"
-            )
-    missing = [s.name for s in settings.values() if s.required and s.name not in params]
-    if missing:
-        raise ConfigError(
-            f"config key '{group}.{missing[0]}' is required by {group} {node['name']!r} "
-            f"(accepted: {', '.join(settings)})"
-        )
+    try:
+        registry.check(node, CONTEXT[group])
+    except SettingError as err:  # the registry's finding, worded as a config key
+        key, name, accepted = f"{group}.{err.key}", node["name"], ", ".join(err.accepted)
+        if err.problem == "unknown":
+            hint = f"; did you mean '{group}.{err.close}'?" if err.close else ""
+            text = f"unknown config key '{key}' for {group} {name!r}{hint} "
+            text += f"(accepted: {accepted or 'none'})"
+        elif err.problem == "type":
+            value = params[err.key]
+            text = f"config key '{key}' must be {err.expected}, got {value!r} "
+            text += f"({type(value).__name__})"
+        else:
+            text = f"config key '{key}' is required by {group} {name!r} (accepted: {accepted})"
+        raise ConfigError(text) from None
     if group in ("method", "noise"):
         try:  # a method's checks live in its Config: building that allocates nothing
             if group == "method":
