@@ -302,7 +302,7 @@ README_ROWS = {  # part: the methods the README's condensed table shows (same im
 }
 
 
-def readme(report: dict) -> str:
+def readme(markdown: str) -> str:
     """Return the README's condensed table: a few rows of each part of `render`'s tables."""
     lines = [
         "Blind-spot benchmark (all rows and budgets: [the N2V page](docs/methods/n2v.md)); "
@@ -313,7 +313,7 @@ def readme(report: dict) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     part = None
-    for line in render(report).splitlines():
+    for line in markdown.splitlines():
         if line.startswith("**"):
             part = line[2:].split("**")[0]
         elif line.startswith("| ") and not line.startswith(("| method", "| ---")):
@@ -479,7 +479,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.table_only or args.figure:
         report = json.loads(args.out.read_text())
-        report["markdown"], report["readme"] = render(report), readme(report)
+        report["markdown"] = render(report)
+        report["readme"] = readme(report["markdown"])
         write_result(report, args.out)  # JSON and .md, each atomically
         if args.figure:
             figure(report, args.out.with_suffix(".png"))
@@ -510,7 +511,8 @@ def main() -> None:
             report["training"] += [{"part": part, **t} for t in trained]
             models = {t["model"]: t["checkpoint"] for t in trained}
             report["rows"] += evaluate(part, models, args.limit)
-        report["markdown"], report["readme"] = render(report), readme(report)
+        report["markdown"] = render(report)
+        report["readme"] = readme(report["markdown"])
         write_result(report, args.out)  # JSON and .md, each atomically
         print(report["markdown"], flush=True)
 

@@ -188,9 +188,9 @@ def _mean(rows: list[dict], method: str, key: str = "psnr_db") -> float:
     return float(np.mean([r["methods"][method][key] for r in rows]))
 
 
-def readme(report: dict) -> str:
-    """Return the README's part of `render`: the opening paragraph and the main table."""
-    blocks = render(report).split("\n\n")
+def readme(markdown: str) -> str:
+    """Return the README's part of `render`'s page: the opening paragraph and the main table."""
+    blocks = markdown.split("\n\n")
     first = next(i for i, b in enumerate(blocks) if b.startswith("| "))
     return "\n\n".join(blocks[: first + 1]) + "\n"
 
@@ -199,7 +199,8 @@ def save(report: dict, out: Path) -> str:
     """Render `report` into itself; write it to `out` and the ``.md`` beside it; return that."""
     from noise2x.report import with_rendering, write_result
 
-    return write_result(with_rendering(report, markdown=render(report), readme=readme(report)), out)
+    markdown = render(report)
+    return write_result(with_rendering(report, markdown=markdown, readme=readme(markdown)), out)
 
 
 def render(report: dict) -> str:
