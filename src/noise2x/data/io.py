@@ -515,7 +515,25 @@ def _check_shape(path: Path, fmt: str, shape: tuple[int, ...], dtype: str) -> No
 
 
 def to_dtype(array: np.ndarray, dtype: str) -> np.ndarray:
-    """Convert floats to `dtype`: scale (:data:`UNIT_SCALE`), round and clip for integers."""
+    """Convert floats to `dtype`: scale (:data:`UNIT_SCALE`), round and clip for integers.
+
+    Parameters
+    ----------
+    array : np.ndarray, any shape, floating point
+        Pixels on the working scale ([0, 1] for uint8/uint16 targets, raw values otherwise).
+    dtype : str
+        A numpy pixel type name, e.g. ``"uint16"``.
+
+    Returns
+    -------
+    np.ndarray, same shape, of `dtype`
+        Floats cast as they are; integers ``rint(array * scale)`` clipped to the type's range.
+
+    Examples
+    --------
+    >>> to_dtype(np.array([0.0, 0.5, 1.2]), "uint8").tolist()
+    [0, 128, 255]
+    """
     if np.issubdtype(np.dtype(dtype), np.floating):
         return array.astype(dtype)
     info = np.iinfo(dtype)
