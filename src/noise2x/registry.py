@@ -1,3 +1,4 @@
+# size: one build path: the registry, its settings (types, defaults, docs) and their checks
 """The name -> component registry, and the one typed build path of every component.
 
 Follows the spirit of torchvision's model registry: ``register(name)`` is a decorator that
