@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 import noise2x
 from noise2x import api
@@ -202,3 +203,29 @@ def test_evaluate_scores_like_scikit_image_with_the_dtype_range():
     assert stack["psnr_db"] == float("inf")  # the mean over frames, one of them perfect
     with pytest.raises(ValueError, match="differs"):
         noise2x.evaluate(noisy, clean[:8])
+
+
+def test_checkpoint_denoising_self_ensembles_and_checks_the_size(trained_checkpoint):
+    """ensemble=N averages N flips / rotations of the model's output: same shape and dtype,
+    a different (averaged) result, and the same as averaging the transforms by hand."""
+    from noise2x.ops.ensemble import dihedral
+
+    _, noisy, _ = _scene_pair(shape=(40, 48))
+    noisy = (noisy / 255.0).astype(np.float32)
+
+    def model(x, **params):
+        return noise2x.denoise(
+            x, checkpoint=trained_checkpoint, device="cpu", normalize="none", **params
+        )
+
+    one, eight = model(noisy), model(noisy, ensemble=8)
+    assert eight.shape == one.shape == noisy.shape and eight.dtype == np.float32
+    assert np.abs(eight - one).max() > 1e-4
+    x = torch.from_numpy(noisy)[None, None]
+    by_hand = [
+        dihedral(torch.from_numpy(model(dihedral(x, k)[0, 0].numpy()))[None, None], k, True)
+        for k in range(8)
+    ]
+    assert np.allclose(eight, torch.cat(by_hand).mean(0)[0].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="ensemble must be 1, 2, 4 or 8, got 3"):
+        model(noisy, ensemble=3)

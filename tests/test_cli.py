@@ -18,6 +18,7 @@ import tifffile
 from PIL import Image
 from typer.testing import CliRunner
 
+import noise2x
 from noise2x.cli import app, main
 from noise2x.data.io import read_image, write_image
 from noise2x.methods import METHODS
@@ -119,9 +120,11 @@ def test_denoise_with_another_pair_downsampler(tmp_path):
     [
         (("--method", "zsn2n", "--downsampler", "diagonl"), "did you mean 'diagonal'"),
         (("--downsampler", "diagonal", "--checkpoint", "x.ckpt"), "not --checkpoint"),
+        (("--method", "zsn2n", "--ensemble", "8"), "--ensemble does not apply to --method zsn2n"),
+        (("--ensemble", "3"), "ensemble must be 1, 2, 4 or 8"),
     ],
 )
-def test_a_bad_downsampler_option_exits_2(tmp_path, args, problem):
+def test_a_bad_method_option_exits_2(tmp_path, args, problem):
     image = tmp_path / "img.png"
     write_image(image, np.zeros((1, 8, 8), np.float32))
     result = run("denoise", image, "-o", tmp_path / "out", *args)
@@ -796,3 +799,19 @@ def test_add_noise_draws_one_level_per_image_shared_by_both_views_of_a_pair(tmp_
     for sa, sb in levels:
         assert abs(sa - sb) < 4  # the same sigma for both views
     assert max(s for s, _ in levels) - min(s for s, _ in levels) > 5  # differs between images
+
+
+def test_denoise_checkpoint_with_ensemble_writes_what_the_api_returns(tmp_path, trained_checkpoint):
+    image = _png(tmp_path / "img.png", shape=(1, 40, 40))
+    result = run(
+        "denoise", image, "-o", tmp_path / "out", "--checkpoint", trained_checkpoint,
+        "--ensemble", 4, "--device", "cpu",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written, _ = read_image(tmp_path / "out" / "img.png")
+    noisy, _ = read_image(image)
+    expected = noise2x.denoise(noisy, checkpoint=trained_checkpoint, device="cpu", ensemble=4)
+    assert np.abs(written - expected).max() <= 1 / 255 + 1e-6  # the PNG is uint8
+    bad = run("denoise", image, "-o", tmp_path / "o2", "--checkpoint", trained_checkpoint,
+              "--ensemble", 5)  # fmt: skip
+    assert bad.exit_code == 2 and "--ensemble must be 1, 2, 4 or 8" in bad.output

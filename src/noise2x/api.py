@@ -124,7 +124,9 @@ def denoise(
     **params
         Method settings, e.g. ``adapt=True`` (``PriorConfig``) or ``steps=2000, seed=1``
         (``ZSN2NConfig``); with `checkpoint`,
-        ``tile`` and ``overlap`` (pixels; None chooses them from free memory).
+        ``tile`` and ``overlap`` (pixels; None chooses them from free memory) and
+        ``ensemble`` (1, 2, 4 or 8 flips / rotations averaged, default 1: see
+        ``noise2x.ops.ensemble``).
 
     Returns
     -------
@@ -134,8 +136,8 @@ def denoise(
     Raises
     ------
     ValueError
-        If the array has an unsupported shape or dtype, fewer than 2x2 pixels, NaN/Inf, or
-        `normalize` is not one of the three choices.
+        If the array has an unsupported shape or dtype, fewer than 2x2 pixels, NaN/Inf,
+        `normalize` is not one of the three choices, or ``ensemble`` is not 1, 2, 4 or 8.
     KeyError
         If `method` is unknown.
     FileNotFoundError
@@ -313,8 +315,12 @@ def _denoise_with_checkpoint(
     tile: int | None = None,
     overlap: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    ensemble: int = 1,
 ) -> np.ndarray:
     """Apply a trained net to each frame of `stack` (N, C, H, W), tile by tile."""
+    from noise2x.ops.ensemble import check_ensemble
+
+    check_ensemble(ensemble, "checkpoint")
     denoiser = load_checkpoint(checkpoint, device)
     if stack.shape[1] != denoiser.channels:
         raise ValueError(
@@ -325,7 +331,7 @@ def _denoise_with_checkpoint(
     frames = []
     for i, frame in enumerate(scale.forward(stack)):
         x = torch.from_numpy(np.ascontiguousarray(frame))
-        frames.append(denoiser.denoise_frame(x, tile, overlap).numpy())
+        frames.append(denoiser.denoise_frame(x, tile, overlap, ensemble).numpy())
         if progress is not None:
             progress(i + 1, len(stack))
     return _from_stack(scale.inverse(np.stack(frames)), noisy.ndim, channel_axis)

@@ -119,7 +119,7 @@ def denoise_file(
         Output folder (created if needed).
     settings : dict
         Keyword arguments of ``noise2x.denoise``: ``method`` and its settings, or
-        ``checkpoint``/``tile``/``overlap``; ``device``.
+        ``checkpoint``/``tile``/``overlap``/``ensemble``; ``device``.
     overwrite : bool
         Replace an existing output.
     output_dtype : {"uint8", "uint16", "float32"} or None

@@ -9,7 +9,7 @@ import torch
 import noise2x
 from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
-from noise2x.methods.prior import dihedral, load_prior, self_ensemble
+from noise2x.methods.prior import load_prior
 from noise2x.weights import PRIORS, REQUIRED, WEIGHTS_DIR, WeightsError, read_metadata, save_weights
 
 
@@ -53,22 +53,6 @@ def test_own_weights_file_round_trips(tmp_path):
     assert out.denoised.shape == (1, 1, 32, 32)
     with pytest.raises(ValueError, match="trained on 1-channel images"):
         Prior(weights=str(path)).fit(torch.rand(1, 3, 32, 32), device="cpu")
-
-
-def test_dihedral_transforms_are_the_8_distinct_symmetries():
-    x = torch.arange(12.0).reshape(1, 1, 3, 4)
-    seen = {tuple(dihedral(x, k).flatten().tolist()) for k in range(8)}
-    assert len(seen) == 8
-    for k in range(8):
-        assert torch.equal(dihedral(dihedral(x, k), k, inverse=True), x)
-
-
-def test_self_ensemble_of_an_equivariant_function_is_the_function():
-    x = torch.rand(2, 3, 8, 12)
-    for n in (1, 2, 4, 8):
-        assert torch.allclose(self_ensemble(lambda t: 2 * t, x, n), 2 * x)
-    with pytest.raises(ValueError, match="1, 2, 4 or 8"):
-        self_ensemble(lambda t: t, x, 3)
 
 
 def test_settings_are_checked():

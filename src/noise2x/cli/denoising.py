@@ -111,6 +111,14 @@ def denoise(
     overlap: Annotated[
         int | None, typer.Option(min=0, help="Overlap of neighbouring tiles in pixels.")
     ] = None,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Self-ensemble (test-time augmentation): 1, 2, 4 or 8 flips / rotations "
+            "averaged, one pass each (--checkpoint models: default 1; the prior: default 2); "
+            "4 keeps rows as rows, for structN2V models.",
+        ),
+    ] = None,
 ) -> None:
     """Denoise each image; outputs keep name, format and dtype.
 
@@ -142,7 +150,9 @@ def denoise(
     if checkpoint is None:
         if tile is not None or overlap is not None:
             _usage_error("--tile and --overlap apply to --checkpoint models only")
-        params = _method_params(method, preset, steps, seed, downsampler, sigma, adapt, overrides)
+        params = _method_params(
+            method, preset, steps, seed, downsampler, sigma, adapt, overrides, ensemble
+        )
     else:
         for option, given in (
             ("--method", method != "prior"),
@@ -163,7 +173,11 @@ def denoise(
             _usage_error(f"--checkpoint {checkpoint}: no such file")
         if tile is not None and overlap is not None and overlap >= tile:
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
+        if ensemble is not None and ensemble not in (1, 2, 4, 8):
+            _usage_error(f"--ensemble must be 1, 2, 4 or 8, got {ensemble}")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
+        if ensemble is not None:
+            params["ensemble"] = ensemble
         try:  # a file that is not a noise2x checkpoint stops the call before any image
             model = api.load_checkpoint(checkpoint, device)
         except FILE_ERRORS as err:
@@ -256,12 +270,14 @@ def _method_params(
     sigma: float | None = None,
     adapt: bool = False,
     overrides: dict | None = None,
+    ensemble: int | None = None,
 ) -> dict:
     """Keyword settings for ``api.denoise``; a bad method, preset or setting exits with 2.
 
     ``seed`` is passed to the methods that have one (BM3D has none); ``--steps``,
-    ``--downsampler``, ``--sigma`` and ``--adapt`` to a method without that setting are usage
-    errors; `overrides` (from ``method.KEY=VALUE`` words, already checked) are added last.
+    ``--downsampler``, ``--sigma``, ``--adapt`` and ``--ensemble`` to a method without that
+    setting are usage errors; `overrides` (from ``method.KEY=VALUE`` words, already checked)
+    are added last.
     """
     from dataclasses import asdict
 
@@ -284,6 +300,7 @@ def _method_params(
         ("--downsampler", downsampler, "downsampler"),
         ("--sigma", sigma, "sigma"),
         ("--adapt", adapt or None, "adapt"),
+        ("--ensemble", ensemble, "ensemble"),
     ):
         if value is not None and name not in known:
             _usage_error(f"{option} does not apply to --method {method}")
@@ -296,6 +313,8 @@ def _method_params(
         params["downsampler"] = downsampler
     if adapt:
         params["adapt"] = True
+    if ensemble is not None:
+        params["ensemble"] = ensemble
     params.update(overrides or {})  # method.KEY=VALUE words win over the shorthand flags
     try:
         if preset == "paper":  # the paper's settings, under the flags and overrides given

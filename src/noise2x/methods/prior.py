@@ -48,9 +48,10 @@ from torch import Tensor, nn
 from noise2x.device import resolve_device
 from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
 from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
+from noise2x.ops.ensemble import ENSEMBLE_SIZES, dihedral, self_ensemble
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
-__all__ = ["Prior", "PriorConfig", "dihedral", "load_prior", "self_ensemble"]
+__all__ = ["Prior", "PriorConfig", "load_prior"]
 
 _LOADED: dict[tuple[str, int, str], tuple[nn.Module, dict]] = {}
 
@@ -97,57 +98,6 @@ def load_prior(
             f"the image has {channels}"
         )
     return net, metadata
-
-
-def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
-    """Apply the k-th of the 8 flips / 90-degree rotations to (B, C, H, W) `x` (or undo it).
-
-    ``k = 4 * flip + turns``: `turns` quarter turns in the (H, W) plane, after a horizontal
-    flip when ``flip`` is 1. k = 0 is the identity.
-
-    Examples
-    --------
-    >>> x = torch.arange(6.0).reshape(1, 1, 2, 3)
-    >>> all(torch.equal(dihedral(dihedral(x, k), k, inverse=True), x) for k in range(8))
-    True
-    """
-    if not 0 <= k < 8:
-        raise ValueError(f"dihedral index must be in 0..7, got {k}")
-    turns, flip = k % 4, k // 4
-    if inverse:
-        x = torch.rot90(x, -turns, (-2, -1))
-        return x.flip(-1) if flip else x
-    x = x.flip(-1) if flip else x
-    return torch.rot90(x, turns, (-2, -1))
-
-
-# The order in which transforms join the ensemble: identity, then the flip, then the rest.
-_ENSEMBLE_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
-
-
-def self_ensemble(fn: Callable[[Tensor], Tensor], noisy: Tensor, n: int) -> Tensor:
-    """Return the mean of ``T_k^-1(fn(T_k(noisy)))`` over the first `n` of the 8 transforms.
-
-    Parameters
-    ----------
-    fn : callable (B, C, H, W) -> (B, C, H, W)
-    noisy : Tensor, shape (B, C, H, W)
-    n : {1, 2, 4, 8}
-        Transforms averaged: 1 is ``fn(noisy)`` itself, 2 adds the horizontal flip, 4 the
-        half turn and its flip, 8 all of them.
-
-    Raises
-    ------
-    ValueError
-        If `n` is not 1, 2, 4 or 8.
-    """
-    if n not in (1, 2, 4, 8):
-        raise ValueError(f"prior: ensemble must be 1, 2, 4 or 8, got {n}")
-    total = None
-    for k in _ENSEMBLE_ORDER[:n]:
-        out = dihedral(fn(dihedral(noisy, k)), k, inverse=True).float()
-        total = out if total is None else total + out
-    return total / n
 
 
 @dataclass(frozen=True)
@@ -214,7 +164,7 @@ class PriorConfig:
 
     def __post_init__(self) -> None:
         checks = {
-            "ensemble": (self.ensemble in (1, 2, 4, 8), "1, 2, 4 or 8"),
+            "ensemble": (self.ensemble in ENSEMBLE_SIZES, "1, 2, 4 or 8"),
             "steps": (self.steps >= 1, ">= 1"),
             "lr": (math.isfinite(self.lr) and self.lr > 0, "> 0"),
             "warmup": (0 <= self.warmup <= 1, "in [0, 1]"),

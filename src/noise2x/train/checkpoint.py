@@ -50,7 +50,11 @@ class Denoiser:
         return self.method.denoise(self.net, noisy)
 
     def denoise_frame(
-        self, frame: torch.Tensor, tile: int | None = None, overlap: int | None = None
+        self,
+        frame: torch.Tensor,
+        tile: int | None = None,
+        overlap: int | None = None,
+        ensemble: int = 1,
     ) -> torch.Tensor:
         """Denoise one frame tile by tile, as ``noise2x denoise --checkpoint`` does.
 
@@ -61,6 +65,10 @@ class Denoiser:
         tile, overlap : int or None
             Tile side and overlap in pixels (``noise2x.ops.tiling.denoise_tiled``); None
             sizes the tiles to the free memory with the net's `bytes_per_pixel`.
+        ensemble : {1, 2, 4, 8}
+            Flips / rotations averaged on each tile (``noise2x.ops.ensemble.self_ensemble``;
+            test-time augmentation): 1 is one pass; 4 keeps rows as rows (structN2V); each
+            costs one forward pass.
 
         Returns
         -------
@@ -70,14 +78,17 @@ class Denoiser:
         Raises
         ------
         ValueError
-            If `tile`/`overlap` are invalid for the net's `size_multiple`.
+            If `tile`/`overlap` are invalid for the net's `size_multiple`, or `ensemble` is
+            not 1, 2, 4 or 8.
         """
+        from noise2x.ops.ensemble import check_ensemble, self_ensemble
         from noise2x.ops.tiling import denoise_tiled
 
+        n = check_ensemble(ensemble, "checkpoint")
         x = frame[None].to(next(self.net.parameters()).device)
         with torch.inference_mode():
             out = denoise_tiled(
-                self,
+                self if n == 1 else lambda t: self_ensemble(self, t, n),
                 x,
                 tile=tile,
                 overlap=overlap,
