@@ -174,8 +174,12 @@ def test_inputs(part: str, limit: int | None) -> list[tuple[str, np.ndarray, np.
     return items
 
 
-def evaluate(part: str, models: dict[str, str], limit: int | None) -> list[dict]:
-    """Score each trained model (and BM3D where the part has it) on the part's test inputs."""
+def evaluate(part: str, models: dict[str, str], limit: int | None, ensemble: int = 1) -> list[dict]:
+    """Score each trained model (and BM3D where the part has it) on the part's test inputs.
+
+    `ensemble` is the self-ensemble of the models' inference (``noise2x.denoise(...,
+    ensemble=N)``: N flips / rotations averaged; 1 is one pass).
+    """
     import torch
 
     import noise2x
@@ -187,7 +191,9 @@ def evaluate(part: str, models: dict[str, str], limit: int | None) -> list[dict]
         row = {"part": part, "image": name, "noisy": _score(noisy, clean)}
         for model, checkpoint in models.items():
             start = time.perf_counter()
-            out = noise2x.denoise(noisy, checkpoint=checkpoint, normalize="none", device="cpu")
+            out = noise2x.denoise(
+                noisy, checkpoint=checkpoint, normalize="none", device="cpu", ensemble=ensemble
+            )
             row[model] = {**_score(out, clean), "seconds": round(time.perf_counter() - start, 2)}
         if part == "structured":
             start = time.perf_counter()
@@ -224,6 +230,9 @@ LABELS = {
     "noisy": "noisy input",
     "n2v": "N2V",
     "n2v2": "N2V2",
+    "n2v_48k": "N2V 48k (6 % blind spots, 48000 steps)",
+    "n2v_48k_x8": "N2V 48k x8 (48000 steps, 8-fold self-ensemble)",
+    "n2v2_x8": "N2V2 x8 (24000 steps, 8-fold self-ensemble)",
     "n2v_paper": "N2V 0.2% (blind spots, 6000 steps)",
     "n2v2_paper": "N2V2 0.2% (blind spots, 6000 steps)",
     "structn2v": "structN2V (line of 7 along rows)",
@@ -295,7 +304,7 @@ def committed(part: str) -> dict[str, dict[str, dict]]:
 
 
 README_ROWS = {  # part: the methods the README's condensed table shows (same images per part)
-    "bsd68": ("N2V", "N2V2", "Ne2Ne", "N2N", "BM3D"),
+    "bsd68": ("N2V", "N2V 48k", "N2V 48k x8", "N2V2", "N2V2 x8", "Ne2Ne", "N2N", "BM3D"),
     "fmd": ("N2V", "N2V2", "N2N", "ZS-N2N", "shipped prior + adapt"),
     "structured": ("N2V", "structN2V", "Ne2Ne", "BM3D"),
     "single": ("N2V", "shipped prior"),
@@ -363,20 +372,29 @@ def render(report: dict) -> str:
         lines += ["", report["note"]]
     lines += [
         "",
-        "Training (one thread each, two at a time): "
-        + "; ".join(
-            f"{t['part']}/{t['model']} {t['steps']} steps"
-            + (f" (ratio {t['ratio']:g})" if "ratio" in t else "")
-            + f" in {t['seconds'] / 60:.1f} min"
-            for t in report["training"]
-        ),
+        "Training (one thread each, two at a time, unless stated): "
+        + "; ".join(_training_text(t) for t in report["training"]),
     ]
     return "\n".join(lines) + "\n"
 
 
+def _training_text(t: dict) -> str:
+    """One training record as text; a resumed run says which steps its minutes cover."""
+    text = f"{t['part']}/{t['model']} {t['steps']} steps"
+    text += f" (ratio {t['ratio']:g})" if "ratio" in t else ""
+    if "timed_steps" in t:  # resumed: only the last timed_steps were timed
+        first = t["steps"] - t["timed_steps"]
+        return (
+            text
+            + f", {t['threads']} threads: steps {first}-{t['steps']} in {t['seconds'] / 60:.1f} min"
+        )
+    return text + f" in {t['seconds'] / 60:.1f} min"
+
+
 TITLES = {
     "bsd68": "Gaussian sigma 25; trained on noisy Train400 only, 8 crops of 64x64 per step; "
-    "N2V and N2V2 with 6 % blind spots for 24000 steps, the 0.2% rows at the paper's ratio",
+    "N2V and N2V2 with 6 % blind spots for 24000 steps (N2V 48k: 48000 steps), the 0.2% rows at "
+    "the paper's ratio",
     "fmd": "real confocal noise; trained on the first raw capture of fields 1-14, no pairs",
     "structured": "Set12 with row-correlated noise; trained on noisy Train400 only",
     "single": "Set12 at sigma 25; n2v trained on the one image it denoises",
