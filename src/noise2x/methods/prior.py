@@ -1,4 +1,4 @@
-# size: one method: weights loading, self-ensemble and the guarded adaptation, documented
+# size: one method: weights loading and the guarded adaptation, documented
 """The shipped denoiser prior, with optional test-time adaptation (the default of `denoise`).
 
 The prior is the Noise2Noise U-Net trained by ``benchmarks/train_prior.py`` on noisy pairs
