@@ -23,6 +23,8 @@ Four parts, each on the same noisy inputs for every method:
 Usage::
 
     python benchmarks/blind_spot.py                        # all parts, --steps 6000 each
+    python benchmarks/blind_spot.py --parts bsd68 --evaluate n2v_x8=RUN/checkpoints/last.ckpt \
+        --ensemble 8                                       # score a trained model, no training
     python benchmarks/blind_spot.py --parts single --limit 2 --steps 200   # smoke run
 
 Writes ``benchmarks/results/blind_spot.json`` (rows appended as they come; a rerun skips the
@@ -226,12 +228,12 @@ def single_job(job: tuple[str, int | None, int]) -> dict:
     }
 
 
-LABELS = {
+LABELS = {  # also the order of the rows of each part's table
     "noisy": "noisy input",
     "n2v": "N2V",
-    "n2v2": "N2V2",
     "n2v_48k": "N2V 48k (6 % blind spots, 48000 steps)",
     "n2v_48k_x8": "N2V 48k x8 (48000 steps, 8-fold self-ensemble)",
+    "n2v2": "N2V2",
     "n2v2_x8": "N2V2 x8 (24000 steps, 8-fold self-ensemble)",
     "n2v_paper": "N2V 0.2% (blind spots, 6000 steps)",
     "n2v2_paper": "N2V2 0.2% (blind spots, 6000 steps)",
@@ -259,6 +261,28 @@ COMMITTED = {  # part: [(method, label, file)] read from benchmarks/results on i
         ("prior", "shipped prior (default of noise2x denoise)", "prior.json"),
     ],
 }
+
+
+def merge_rows(report: dict, part: str, rows: list[dict]) -> None:
+    """Add the models scored in `rows` (``evaluate``'s) to `report`'s rows of `part`.
+
+    Raises
+    ------
+    ValueError
+        If the part's rows are not the same images, or a noisy input differs (the
+        comparison would not be on identical inputs).
+    """
+    have = {r["image"]: r for r in report["rows"] if r["part"] == part}
+    if not have:
+        report["rows"] += rows
+        return
+    if set(have) != {r["image"] for r in rows}:
+        raise ValueError(f"{part}: the new rows are not the images of the stored ones")
+    for row in rows:
+        old = have[row["image"]]
+        if old["noisy"] != row["noisy"]:
+            raise ValueError(f"{part}/{row['image']}: the noisy input differs from the stored one")
+        old.update({k: v for k, v in row.items() if k not in ("part", "image", "noisy")})
 
 
 def _cell(entry: dict) -> dict:
@@ -351,6 +375,7 @@ def render(report: dict) -> str:
         if not rows:
             continue
         ours = [k for k in rows[0] if isinstance(rows[0][k], dict)]
+        ours.sort(key=lambda m: list(LABELS).index(m) if m in LABELS else len(LABELS))
         theirs = committed(part)
         table = [_table_row(LABELS.get(m, m), [r[m] for r in rows], None) for m in ours]
         partial = False
@@ -486,6 +511,19 @@ def main() -> None:
         action="store_true",
         help="rerun the listed parts, replacing their rows and training records",
     )
+    parser.add_argument(
+        "--evaluate",
+        nargs="+",
+        metavar="MODEL=CHECKPOINT",
+        help="no training: score these checkpoints on the one part of --parts and add them to "
+        "its rows as MODEL",
+    )
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        help="with --evaluate: flips / rotations averaged at inference (1, 2, 4 or 8)",
+    )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=Path("runs/bench-blind-spot"))
@@ -502,6 +540,21 @@ def main() -> None:
         write_result(report, args.out)  # JSON and .md, each atomically
         if args.figure:
             figure(report, args.out.with_suffix(".png"))
+        return
+    if args.evaluate:
+        if len(args.parts) != 1:
+            parser.error("--evaluate scores one part: give one --parts")
+        bad = [item for item in args.evaluate if "=" not in item]
+        if bad:
+            parser.error(f"--evaluate takes MODEL=CHECKPOINT, got {bad[0]!r}")
+        models = dict(item.split("=", 1) for item in args.evaluate)
+        report = json.loads(args.out.read_text())
+        rows = evaluate(args.parts[0], models, args.limit, args.ensemble)
+        merge_rows(report, args.parts[0], rows)
+        report["markdown"] = render(report)
+        report["readme"] = readme(report["markdown"])
+        write_result(report, args.out)
+        print(report["markdown"], flush=True)
         return
     from noise2x.report.machine import machine
 
