@@ -318,9 +318,6 @@ def _denoise_with_checkpoint(
     ensemble: int = 1,
 ) -> np.ndarray:
     """Apply a trained net to each frame of `stack` (N, C, H, W), tile by tile."""
-    from noise2x.ops.ensemble import check_ensemble
-
-    check_ensemble(ensemble, "checkpoint")
     denoiser = load_checkpoint(checkpoint, device)
     if stack.shape[1] != denoiser.channels:
         raise ValueError(

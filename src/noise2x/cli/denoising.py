@@ -134,6 +134,7 @@ def denoise(
     from noise2x import api
     from noise2x.batch import denoise_files
     from noise2x.methods.settings import OVERRIDE, parse_overrides
+    from noise2x.ops.ensemble import ENSEMBLE_SIZES
 
     words = [str(p) for p in inputs if OVERRIDE.match(str(p)) and not p.exists()]
     inputs = [p for p in inputs if str(p) not in words]
@@ -173,7 +174,7 @@ def denoise(
             _usage_error(f"--checkpoint {checkpoint}: no such file")
         if tile is not None and overlap is not None and overlap >= tile:
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
-        if ensemble is not None and ensemble not in (1, 2, 4, 8):
+        if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
             _usage_error(f"--ensemble must be 1, 2, 4 or 8, got {ensemble}")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
         if ensemble is not None:
