@@ -212,9 +212,15 @@ class OptimSchema:
 
 @dataclass
 class RunSchema:
-    """``run``: where run directories are created."""
+    """``run``: where run directories are created, and a new run's initial weights.
+
+    ``init``: a ``.ckpt`` or ``.safetensors`` file whose net is the run's; the run starts from
+    its weights instead of random ones (``noise2x.train.init_weights``). None: random weights
+    drawn from ``seed``.
+    """
 
     root: str = "runs"
+    init: str | None = None  # initial net weights of a new run (noise2x.train.init_weights)
 
 
 @dataclass

@@ -280,6 +280,7 @@ def train(
     ValueError
         If the data cannot be used (too few or too small images; the message says which).
     """
+    init = None
     if resume is not None:
         run_dir = Path(resume)
         config = _resume_config(run_dir, overrides)
@@ -312,6 +313,10 @@ def train(
         config["data"]["channels"] = _channels_of(config)
         data = _datamodule(config)
         data.setup("fit")  # bad data fails here, before a run directory exists
+        if config["run"].get("init"):  # so does a bad run.init
+            from noise2x.train.init_weights import initial_state
+
+            init = initial_state(config["run"]["init"], config["net"], config["data"]["channels"])
         run_dir, ckpt_path = new_run_dir(config["run"]["root"], config["method"]["name"]), None
         _save_config(run_dir / "config.yaml", config)
     _lightning_logs_to_current_stderr()
@@ -320,7 +325,7 @@ def train(
         torch.set_num_threads(config["trainer"]["threads"])
     try:
         with quiet_lightning(verbose):
-            return _fit(config, run_dir, ckpt_path, callbacks, data)
+            return _fit(config, run_dir, ckpt_path, callbacks, data, init)
     finally:
         torch.set_num_threads(threads)
 
@@ -386,7 +391,12 @@ def _lightning_logs_to_current_stderr() -> None:
 
 
 def _fit(
-    config: dict, run_dir: Path, ckpt_path: Path | None, callbacks: Sequence, data=None
+    config: dict,
+    run_dir: Path,
+    ckpt_path: Path | None,
+    callbacks: Sequence,
+    data=None,
+    init: dict | None = None,
 ) -> TrainResult:
     from noise2x.train.module import DenoiserModule
 
@@ -394,6 +404,8 @@ def _fit(
         data = _datamodule(config)
         data.setup("fit")
     module = DenoiserModule(config, run_dir=str(run_dir))
+    if init is not None:  # run.init of a new run (a resumed run reads its own checkpoint)
+        module.net.load_state_dict(init)
     world = int(config["trainer"]["num_nodes"]) * _device_count(config["trainer"]["devices"])
     trainer = build_trainer(config, run_dir, data.steps_per_epoch(world), callbacks)
     start = time.perf_counter()
