@@ -18,8 +18,9 @@ The recipe, one grey and one colour model:
    are held out whole for validation.
 2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
    alone: the paper's U-Net (``net=unet_n2n``), L2 loss (``--loss l2_level``: each pair's
-   error divided by its own noise variance, estimated from the pair), Adam with the Noise2Noise ramp-down,
-   crops of 64x64, batches of 8, one torch thread per model, the two models side by side.
+   error divided by its own noise variance, estimated from the pair), Adam with the
+   Noise2Noise ramp-down, crops of 64x64, batches of 8, one torch thread per model, the two
+   models side by side.
    Model selection uses the noisy-target PSNR of the held-out pairs (``val/psnr_db``), which
    ranks models as a clean PSNR would in expectation; ``best.ckpt`` is the one exported.
 3. **Export**: ``--export`` writes ``src/noise2x/weights/prior_{grey,colour}.safetensors``
