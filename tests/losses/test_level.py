@@ -29,7 +29,7 @@ def test_weights_each_pair_by_its_inverse_variance():
     net = torch.nn.Identity()
     floor = 2.0
 
-    loss = LevelWeightedL2Loss(floor=floor)(net, a, b)
+    loss = LevelWeightedL2Loss(floor=floor, power=1.0)(net, a, b)
 
     error = (a - b).square().mean(dim=(1, 2, 3))
     weight = 1 / (pair_noise_variance(a, b) + (floor / 255) ** 2)
@@ -39,6 +39,16 @@ def test_weights_each_pair_by_its_inverse_variance():
     assert terms.max() / terms.min() < 1.2
     plain = error.max() / error.min()
     assert plain > 10  # while the plain L2 terms differ 16-fold
+
+
+def test_default_power_is_half():
+    _, a, b = pairs([10.0, 40.0])
+
+    loss = LevelWeightedL2Loss()(torch.nn.Identity(), a, b)
+
+    error = (a - b).square().mean(dim=(1, 2, 3))
+    weight = (pair_noise_variance(a, b) + (2.0 / 255) ** 2).rsqrt()
+    assert torch.allclose(loss, (error * weight).mean())
 
 
 def test_power_zero_is_plain_l2():
