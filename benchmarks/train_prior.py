@@ -17,8 +17,10 @@ The recipe, one grey and one colour model:
    The files are named ``<image>_<kind>``, so the last ``val_images`` images (all their kinds)
    are held out whole for validation.
 2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
-   alone: the paper's U-Net (``net=unet_n2n``), L2 loss, Adam with the Noise2Noise ramp-down,
-   crops of 64x64, batches of 8, one torch thread per model, the two models side by side.
+   alone: the paper's U-Net (``net=unet_n2n``), L2 loss (``--loss l2_level``: each pair's
+   error divided by its own noise variance, estimated from the pair), Adam with the
+   Noise2Noise ramp-down, crops of 64x64, batches of 8, one torch thread per model, the two
+   models side by side.
    Model selection uses the noisy-target PSNR of the held-out pairs (``val/psnr_db``), which
    ranks models as a clean PSNR would in expectation; ``best.ckpt`` is the one exported.
 3. **Export**: ``--export`` writes ``src/noise2x/weights/prior_{grey,colour}.safetensors``
@@ -95,8 +97,12 @@ def write_pairs(model: str, work: Path) -> tuple[Path, Path]:
     return root / "a", root / "b"
 
 
-def overrides(model: str, work: Path, steps: int, val_images: int) -> list[str]:
-    """Return the ``noise2x train`` overrides of one model of the recipe."""
+def overrides(model: str, work: Path, steps: int, val_images: int, loss: str = "l2") -> list[str]:
+    """Return the ``noise2x train`` overrides of one model of the recipe.
+
+    `loss` is ``l2`` (the Noise2Noise loss) or ``l2_level`` (each pair's error divided by its
+    own noise variance, estimated from the pair: ``noise2x.losses.level``).
+    """
     spec = MODELS[model]
     root = work / "pairs" / model
     return [
@@ -111,7 +117,7 @@ def overrides(model: str, work: Path, steps: int, val_images: int) -> list[str]:
         "data.batch_size=8",
         "data.num_workers=0",
         "net=unet_n2n",
-        "loss=l2",
+        f"loss={loss}",
         "seed=0",
         f"trainer.max_steps={steps}",
         f"trainer.val_every_n_steps={max(1, steps // 10)}",
@@ -128,16 +134,16 @@ def latest_run(work: Path, model: str) -> Path | None:
     return found[-1].parent.parent if found else None
 
 
-def train_job(job: tuple[str, str, int, int]) -> dict:
+def train_job(job: tuple[str, str, int, int, str]) -> dict:
     """Train (or resume) one model; returns its run directory, steps, seconds, val PSNR."""
-    model, work_text, steps, val_images = job
+    model, work_text, steps, val_images, loss = job
     from noise2x.train.runs import train
 
     previous = latest_run(Path(work_text), model)
     if previous is not None:
         result = train([f"trainer.max_steps={steps}", "trainer.threads=1"], resume=previous)
     else:
-        result = train(overrides(model, Path(work_text), steps, val_images))
+        result = train(overrides(model, Path(work_text), steps, val_images, loss))
     return {
         "model": model,
         "run_dir": str(result.run_dir),
@@ -184,7 +190,14 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
         "channels": spec["channels"],
         "recipe": "benchmarks/train_prior.py: noise2x train "
         + " ".join(
-            o for o in overrides(model, Path("WORK"), denoiser.config["trainer"]["max_steps"], 4)
+            o
+            for o in overrides(
+                model,
+                Path("WORK"),
+                denoiser.config["trainer"]["max_steps"],
+                4,
+                denoiser.config["loss"]["name"],
+            )
         ),
         "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
         "(no clean image in training or model selection)",
@@ -208,6 +221,12 @@ def main() -> None:
     parser.add_argument("--val-images", type=int, default=4)
     parser.add_argument("--work", type=Path, default=Path("runs/prior"))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--loss",
+        default="l2",
+        choices=["l2", "l2_level"],
+        help="training loss: l2, or l2_level (each pair weighted by its own noise level)",
+    )
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     args = parser.parse_args()
@@ -219,7 +238,7 @@ def main() -> None:
     if not args.export_only:
         for model in args.models:
             write_pairs(model, args.work)
-        jobs = [(m, str(args.work), args.steps, args.val_images) for m in args.models]
+        jobs = [(m, str(args.work), args.steps, args.val_images, args.loss) for m in args.models]
         with mp.get_context("spawn").Pool(len(jobs)) as pool:
             trained = pool.map(train_job, jobs)
         history = json.loads(log.read_text()) if log.exists() else []
