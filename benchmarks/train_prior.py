@@ -17,8 +17,9 @@ The recipe, one grey and one colour model:
    The files are named ``<image>_<kind>``, so the last ``val_images`` images (all their kinds)
    are held out whole for validation.
 2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
-   alone: the paper's U-Net (``net=unet_n2n``), L2 loss (``--loss l2_level``: each pair's
-   error divided by its own noise variance, estimated from the pair), Adam with the
+   alone: the paper's U-Net (``net=unet_n2n``), L2 loss (colour) or ``--loss l2_level``
+   (grey: each pair's error divided by the square root of its own noise variance, estimated
+   from the pair; ``noise2x.losses.level``), Adam with the
    Noise2Noise ramp-down, crops of 64x64, batches of 8, one torch thread per model, the two
    models side by side.
    Model selection uses the noisy-target PSNR of the held-out pairs (``val/psnr_db``), which
@@ -31,7 +32,8 @@ training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``.
 
 Usage::
 
-    python benchmarks/train_prior.py                      # pairs, both trainings, export
+    python benchmarks/train_prior.py --models grey --loss l2_level    # the shipped grey prior
+    python benchmarks/train_prior.py --models colour                   # the shipped colour prior
     python benchmarks/train_prior.py --steps 500 --work runs/prior-smoke --no-export
     python benchmarks/train_prior.py --export-only        # export the finished trainings
 
@@ -217,7 +219,7 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40000)
+    parser.add_argument("--steps", type=int, default=24000)  # the shipped priors' budget
     parser.add_argument("--val-images", type=int, default=4)
     parser.add_argument("--work", type=Path, default=Path("runs/prior"))
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
