@@ -1,8 +1,9 @@
 """Training losses, registered by name in `LOSSES`.
 
 Importing this package registers ``l2``, ``l1``, ``l0`` (annealed), ``symmetric``,
-``l2_level``, ``perceptual`` and ``l1_perceptual``; build one by name with `build_loss`. Importing reads no
-file: the VGG-16 weights of the perceptual losses are read when one is constructed.
+``l2_level``, ``perceptual`` and ``l1_perceptual``; build one by name with `build_loss`.
+Importing reads no file: the VGG-16 weights of the perceptual losses are read when one is
+constructed.
 """
 
 from noise2x.losses.base import LOSSES, Loss, build_loss, register_loss
