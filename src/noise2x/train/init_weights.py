@@ -75,7 +75,8 @@ def initial_state(path: str | Path, net_config: dict, channels: int) -> dict[str
     try:
         target.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).splitlines()[1 if len(str(err).splitlines()) > 1 else 0].strip()
+        lines = str(err).splitlines()  # a header line, then one line per mismatch
+        first = lines[1 if len(lines) > 1 else 0].strip()
         raise ConfigError(
             f"run.init: {path} holds a net {source} that does not fit this run's net "
             f"{dict(net_config, channels=channels)} ({first})"
