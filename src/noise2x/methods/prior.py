@@ -146,7 +146,7 @@ class PriorConfig:
     weights: str | None = None
     ensemble: int = 2
     adapt: bool = False
-    steps: int = 200
+    steps: int = 50
     lr: float = 1e-4
     warmup: float = 0.1
     crop: int = 128
