@@ -13,7 +13,8 @@ Usage::
     python benchmarks/prior_validation.py grey l2=RUN_A/best.ckpt l2_level=RUN_B/best.ckpt
 
 Writes ``benchmarks/results/prior_validation.json`` and ``.md`` (one model kind per run; a
-run for the other kind is added to the same file).
+run for the other kind is added to the same file; ``--add`` keeps the kind's earlier
+candidates and adds the new ones).
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ def main() -> None:
     parser.add_argument("candidates", nargs="+", help="NAME=CHECKPOINT")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_validation.json")
+    parser.add_argument(
+        "--add",
+        action="store_true",
+        help="keep the kind's earlier candidates (their stored scores) and add these",
+    )
     args = parser.parse_args()
     bad = [c for c in args.candidates if "=" not in c]
     if bad:
@@ -112,10 +118,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     report = json.loads(args.out.read_text()) if args.out.exists() else {"kinds": {}}
     report.update(benchmark="prior_validation", date=dt.date.today().isoformat(), machine=machine())
+    earlier = report["kinds"].get(args.kind, {}) if args.add else {}
     report["kinds"][args.kind] = {
-        "checkpoints": checkpoints,
+        "checkpoints": {**earlier.get("checkpoints", {}), **checkpoints},
         "images": list(IMAGES[args.kind]),
-        "psnr_db": score(args.kind, checkpoints),
+        "psnr_db": {**earlier.get("psnr_db", {}), **score(args.kind, checkpoints)},
     }
     report["markdown"] = render(report)
     write_result(report, args.out)
