@@ -39,6 +39,21 @@ def test_hidden_pixels_are_replaced_by_a_neighbour_never_themselves():
         assert bool((window == value).any()) and value != noisy[0, 0, r, c]
 
 
+def test_uniform_cp_replacement_draws_the_centre_too_at_its_share_of_the_window():
+    noisy = torch.arange(4 * 128 * 128, dtype=torch.float32).reshape(4, 1, 128, 128)
+    kept = drawn = 0
+    for seed in range(10):
+        masked, mask = mask_blind_spots(noisy, 0.01, 2, "uniform_cp", generator=_gen(seed))
+        assert torch.equal((masked != noisy) & ~mask, torch.zeros_like(mask))  # only spots
+        for b, _, r, c in mask.nonzero().tolist():
+            window = noisy[b, 0, max(0, r - 2) : r + 3, max(0, c - 2) : c + 3]
+            assert bool((window == masked[b, 0, r, c]).any())
+            kept += int(masked[b, 0, r, c] == noisy[b, 0, r, c])
+            drawn += 1
+    # the centre is one of the 25 pixels of the 5 x 5 window: kept about 4 % of the time
+    assert drawn > 5000 and 0.025 < kept / drawn < 0.06
+
+
 def test_median_replacement_is_the_median_of_the_window_without_its_centre():
     noisy = torch.rand(1, 2, 48, 48, generator=_gen(1))
     masked, mask = mask_blind_spots(noisy, 0.01, 1, "median", generator=_gen())

@@ -6,7 +6,8 @@ the masked patch and the loss is the squared error at the hidden pixels only, ag
 original noisy values. At inference the net sees the whole image, nothing hidden.
 
 - **Noise2Void** (``method=n2v``): uniform replacement from the 5 x 5 window without the
-  centre, the Noise2Noise U-Net (``unet_n2n``).
+  centre (``method.replacement=uniform_cp`` draws the centre too, as the authors' code does by
+  default), the Noise2Noise U-Net (``unet_n2n``).
 - **N2V2** (``method=n2v2``): median replacement, and a U-Net with max-blur-pooling and no
   top-level skip (``net.pool=blur net.top_skip=false``; `default_net` builds it for single
   images). Each of the three changes is a switch (``method.replacement``, ``net.pool``,
@@ -61,8 +62,9 @@ class N2VConfig:
         Fraction of each patch's pixels hidden, in (0, 1] (0.002: the paper's 0.2 %).
     radius : int
         Neighbourhood half-size in pixels (2: a 5 x 5 window), >= 1.
-    replacement : {"uniform", "median"}
-        How a hidden pixel is replaced: a random neighbour (N2V) or the median (N2V2).
+    replacement : {"uniform", "uniform_cp", "median"}
+        How a hidden pixel is replaced: a random neighbour (N2V), a random pixel of the window
+        centre included (``uniform_withCP`` of the authors' code), or the median (N2V2).
     struct_length : int
         structN2V's line mask in pixels, centre included (1: none).
     struct_axis : {"rows", "cols"}

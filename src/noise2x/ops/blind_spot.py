@@ -11,6 +11,9 @@ a denoiser from single noisy images.
 
   - ``"uniform"``: the value of a pixel drawn uniformly from the (2r+1) x (2r+1) window around
     it, the centre excluded (N2V's default, r = 2: a 5 x 5 window);
+  - ``"uniform_cp"``: the same window with its centre, so that a hidden pixel keeps its own
+    value with probability 1 / (2r+1)^2 (``uniform_withCP``, the default of the authors' `n2v`
+    code and of its BSD68 example);
   - ``"median"``: the median of that window without its centre (N2V2);
   - structN2V: with ``struct_length`` L > 1, the L - 1 pixels of a line through each hidden
     pixel (along ``struct_axis``: "rows" hides pixels of the same row, for noise correlated
@@ -40,8 +43,9 @@ from torch import Tensor
 
 __all__ = ["REPLACEMENTS", "blind_spot_coords", "mask_blind_spots", "masked_mse", "struct_offsets"]
 
-REPLACEMENTS = ("uniform", "median")
-"""How a hidden pixel's value is replaced (N2V: uniform neighbour; N2V2: neighbourhood median)."""
+REPLACEMENTS = ("uniform", "uniform_cp", "median")
+"""How a hidden pixel's value is replaced (N2V: uniform neighbour, without or with the centre;
+N2V2: neighbourhood median)."""
 
 
 def blind_spot_coords(
@@ -146,15 +150,15 @@ def _neighbours(
     return rr, cc
 
 
-def _window_offsets(radius: int, exclude: Tensor | None = None) -> Tensor:
-    """(n, 2) offsets of the (2r+1)^2 window without its centre (and without `exclude`).
+def _window_offsets(radius: int, exclude: Tensor | None = None, centre: bool = False) -> Tensor:
+    """(n, 2) offsets of the (2r+1)^2 window without `exclude`, and without its centre unless asked.
 
     structN2V's line is excluded so that a replacement never copies the noise that is
     correlated with the hidden pixel's.
     """
     span = torch.arange(-radius, radius + 1)
     dr, dc = torch.meshgrid(span, span, indexing="ij")
-    keep = (dr != 0) | (dc != 0)
+    keep = (dr != 0) | (dc != 0) | centre
     window = torch.stack([dr[keep], dc[keep]], dim=1)
     if exclude is not None and len(exclude):
         hit = (window[:, None, :] == exclude.cpu()[None, :, :]).all(-1).any(-1)
@@ -181,7 +185,7 @@ def mask_blind_spots(
         Fraction of pixels hidden (`blind_spot_coords`).
     radius : int
         Neighbourhood half-size r (>= 1): replacements come from the (2r+1) x (2r+1) window.
-    replacement : {"uniform", "median"}
+    replacement : {"uniform", "uniform_cp", "median"}
         See the module docstring.
     struct_length : int
         structN2V's line length (>= 1; 1: no structured mask).
@@ -223,9 +227,10 @@ def mask_blind_spots(
     coords = blind_spot_coords(batch, height, width, ratio, generator).to(noisy.device)
     b, r, c = coords.unbind(1)
     offsets = struct_offsets(struct_length, struct_axis).to(noisy.device)
-    window = _window_offsets(radius, exclude=offsets).to(noisy.device)
+    centre = replacement == "uniform_cp"
+    window = _window_offsets(radius, exclude=offsets, centre=centre).to(noisy.device)
     masked = noisy.clone()
-    if replacement == "uniform":
+    if replacement in ("uniform", "uniform_cp"):
         pick = torch.randint(len(window), (len(b),), generator=generator).to(noisy.device)
         rr, cc = _neighbours(r, c, window[pick, 0], window[pick, 1], height, width)
         values = noisy[b, :, rr, cc]  # (K, C)
