@@ -6,8 +6,7 @@ the masked patch and the loss is the squared error at the hidden pixels only, ag
 original noisy values. At inference the net sees the whole image, nothing hidden.
 
 - **Noise2Void** (``method=n2v``): uniform replacement from the 5 x 5 window without the
-  centre (``method.replacement=uniform_cp`` draws the centre too, as the authors' code does by
-  default), the Noise2Noise U-Net (``unet_n2n``).
+  centre (``uniform_cp``: with it), the Noise2Noise U-Net (``unet_n2n``).
 - **N2V2** (``method=n2v2``): median replacement, and a U-Net with max-blur-pooling and no
   top-level skip (``net.pool=blur net.top_skip=false``; `default_net` builds it for single
   images). Each of the three changes is a switch (``method.replacement``, ``net.pool``,
@@ -63,8 +62,7 @@ class N2VConfig:
     radius : int
         Neighbourhood half-size in pixels (2: a 5 x 5 window), >= 1.
     replacement : {"uniform", "uniform_cp", "median"}
-        How a hidden pixel is replaced: a random neighbour (N2V), a random pixel of the window
-        centre included (``uniform_withCP`` of the authors' code), or the median (N2V2).
+        Random neighbour (N2V), the same with the centre (``uniform_cp``) or the median (N2V2).
     struct_length : int
         structN2V's line mask in pixels, centre included (1: none).
     struct_axis : {"rows", "cols"}
