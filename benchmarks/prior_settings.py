@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--captures", type=int, default=1, help="raw captures per FMD field")
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_settings.json")
     args = parser.parse_args()
+    if args.adapt_only and not args.out.exists():
+        parser.error(f"--adapt-only keeps the ensemble rows of {args.out}, which does not exist")
     import torch
 
     from noise2x.report.machine import machine

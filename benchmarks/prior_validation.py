@@ -65,8 +65,9 @@ def score(kind: str, checkpoints: dict[str, str]) -> dict[str, dict[str, list[fl
     from noise2x.metrics import psnr_np
 
     psnr: dict[str, dict[str, list[float]]] = {name: {} for name in checkpoints}
+    crops = list(images(kind).values())  # read once, noised afresh per sigma
     for sigma in SIGMAS:
-        for k, clean in enumerate(images(kind).values()):
+        for k, clean in enumerate(crops):
             rng = np.random.default_rng(1000 * sigma + k)
             noisy = (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
             axis = {} if noisy.ndim == 2 else {"channel_axis": 0}
