@@ -331,7 +331,7 @@ def committed(part: str) -> dict[str, dict[str, dict]]:
 
 
 README_ROWS = {  # part: the methods the README's condensed table shows (same images per part)
-    "bsd68": ("N2V", "N2V 48k", "N2V 48k x8", "N2V cp", "N2V2", "N2V2 x8", "Ne2Ne", "N2N", "BM3D"),
+    "bsd68": ("N2V", "N2V 48k", "N2V cp", "N2V cp x8", "N2V2", "N2V2 x8", "Ne2Ne", "N2N", "BM3D"),
     "fmd": ("N2V", "N2V2", "N2N", "ZS-N2N", "shipped prior + adapt"),
     "structured": ("N2V", "structN2V", "Ne2Ne", "BM3D"),
     "single": ("N2V", "shipped prior"),
