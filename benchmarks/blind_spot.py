@@ -237,7 +237,6 @@ LABELS = {  # also the order of the rows of each part's table
     "n2v_cp": "N2V cp (uniform_withCP replacement: centre drawn too, 24000 steps)",
     "n2v_cp_x8": "N2V cp x8 (24000 steps, 8-fold self-ensemble)",
     "n2v_cp_48k": "N2V cp 48k (uniform_withCP replacement, 48000 steps)",
-    "n2v_cp_48k_x8": "N2V cp 48k x8 (48000 steps, 8-fold self-ensemble)",
     "n2v2": "N2V2",
     "n2v2_x8": "N2V2 x8 (24000 steps, 8-fold self-ensemble)",
     "n2v_paper": "N2V 0.2% (blind spots, 6000 steps)",

@@ -118,6 +118,8 @@ def render(report: dict) -> str:
             f"| {name} | `{settings}` | {c['steps']} | {c['seconds'] / 60:.1f} | "
             f"{psnr:.2f} / {ssim:.3f} |"
         )
+    if report.get("note"):
+        lines += ["", report["note"]]
     return "\n".join(lines) + "\n"
 
 
