@@ -130,7 +130,8 @@ def train_job(job: tuple[str, list[str]]) -> dict:
     }
 
 
-def _score(out: np.ndarray, clean: np.ndarray) -> dict:
+def score_image(out: np.ndarray, clean: np.ndarray) -> dict:
+    """PSNR (dB) and SSIM of `out` clipped to [0, 1] against `clean`: (C, H, W) float32 arrays."""
     from noise2x.metrics import psnr_np, ssim_np
 
     out = np.clip(out, 0.0, 1.0)
@@ -190,17 +191,19 @@ def evaluate(part: str, models: dict[str, str], limit: int | None, ensemble: int
     torch.set_num_threads(1)
     rows = []
     for name, clean, noisy in test_inputs(part, limit):
-        row = {"part": part, "image": name, "noisy": _score(noisy, clean)}
+        row = {"part": part, "image": name, "noisy": score_image(noisy, clean)}
         for model, checkpoint in models.items():
             start = time.perf_counter()
             out = noise2x.denoise(
                 noisy, checkpoint=checkpoint, normalize="none", device="cpu", ensemble=ensemble
             )
-            row[model] = {**_score(out, clean), "seconds": round(time.perf_counter() - start, 2)}
+            seconds = round(time.perf_counter() - start, 2)
+            row[model] = {**score_image(out, clean), "seconds": seconds}
         if part == "structured":
             start = time.perf_counter()
             out = bm3d_denoise(noisy, estimate_sigma(noisy))
-            row["bm3d"] = {**_score(out, clean), "seconds": round(time.perf_counter() - start, 2)}
+            seconds = round(time.perf_counter() - start, 2)
+            row["bm3d"] = {**score_image(out, clean), "seconds": seconds}
         rows.append(row)
         print(
             part, name, {k: v["psnr_db"] for k, v in row.items() if isinstance(v, dict)}, flush=True
@@ -223,8 +226,8 @@ def single_job(job: tuple[str, int | None, int]) -> dict:
     return {
         "part": "single",
         "image": name,
-        "noisy": _score(item[2], item[1]),
-        "n2v": {**_score(out, item[1]), "seconds": round(time.perf_counter() - start, 1)},
+        "noisy": score_image(item[2], item[1]),
+        "n2v": {**score_image(out, item[1]), "seconds": round(time.perf_counter() - start, 1)},
     }
 
 

@@ -85,16 +85,13 @@ def train_candidate(job: tuple[str, str]) -> dict:
 def score(checkpoint: str, items: list) -> list[dict]:
     """Denoise every validation crop with `checkpoint` (one pass); PSNR/SSIM per crop."""
     import noise2x
-    from noise2x.metrics import psnr_np, ssim_np
 
     rows = []
     for name, clean, noisy in items:
         start = time.perf_counter()
         out = noise2x.denoise(noisy, checkpoint=checkpoint, normalize="none", device="cpu")
         seconds = round(time.perf_counter() - start, 2)
-        out = np.clip(out, 0.0, 1.0)
-        psnr, ssim = round(psnr_np(out, clean, 1.0), 3), round(ssim_np(out, clean, 1.0), 4)
-        rows.append({"image": name, "psnr_db": psnr, "ssim": ssim, "seconds": seconds})
+        rows.append({"image": name, **blind_spot.score_image(out, clean), "seconds": seconds})
     return rows
 
 
