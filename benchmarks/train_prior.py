@@ -99,11 +99,25 @@ def write_pairs(model: str, work: Path) -> tuple[Path, Path]:
     return root / "a", root / "b"
 
 
-def overrides(model: str, work: Path, steps: int, val_images: int, loss: str = "l2") -> list[str]:
+def overrides(
+    model: str,
+    work: Path,
+    steps: int,
+    val_images: int,
+    loss: str = "l2",
+    init: str | None = None,
+    threads: int = 1,
+    lr: float = 3e-4,
+    rampdown: float = 0.3,
+) -> list[str]:
     """Return the ``noise2x train`` overrides of one model of the recipe.
 
     `loss` is ``l2`` (the Noise2Noise loss) or ``l2_level`` (each pair's error divided by its
-    own noise variance, estimated from the pair: ``noise2x.losses.level``).
+    own noise variance, estimated from the pair: ``noise2x.losses.level``). `init` starts the
+    net from trained weights (``run.init``: a ``.ckpt``, a ``.safetensors`` file or the name of
+    a shipped prior) instead of random ones; `threads` is the torch threads of the training;
+    `lr` and `rampdown` are Adam's learning rate and the fraction of the steps at the end over
+    which it ramps down to 0 (the Noise2Noise schedule; ``rampdown=1`` ramps over the whole run).
     """
     spec = MODELS[model]
     root = work / "pairs" / model
@@ -121,12 +135,15 @@ def overrides(model: str, work: Path, steps: int, val_images: int, loss: str = "
         "net=unet_n2n",
         f"loss={loss}",
         "seed=0",
+        f"optim.lr={lr:g}",
+        f"optim.rampdown={rampdown:g}",
         f"trainer.max_steps={steps}",
         f"trainer.val_every_n_steps={max(1, steps // 10)}",
         "trainer.checkpoint_every_n_steps=500",
-        "trainer.threads=1",
+        f"trainer.threads={threads}",
         "trainer.progress_bar=false",
         f"run.root={work / 'runs' / model}",
+        *([f"run.init={init}"] if init else []),
     ]
 
 
@@ -136,16 +153,18 @@ def latest_run(work: Path, model: str) -> Path | None:
     return found[-1].parent.parent if found else None
 
 
-def train_job(job: tuple[str, str, int, int, str]) -> dict:
+def train_job(job: tuple[str, str, int, int, str, str | None, int, float, float]) -> dict:
     """Train (or resume) one model; returns its run directory, steps, seconds, val PSNR."""
-    model, work_text, steps, val_images, loss = job
+    model, work_text, steps, val_images, loss, init, threads, lr, rampdown = job
     from noise2x.train.runs import train
 
     previous = latest_run(Path(work_text), model)
     if previous is not None:
-        result = train([f"trainer.max_steps={steps}", "trainer.threads=1"], resume=previous)
+        again = [f"trainer.max_steps={steps}", f"trainer.threads={threads}"]
+        result = train(again, resume=previous)
     else:
-        result = train(overrides(model, Path(work_text), steps, val_images, loss))
+        work = Path(work_text)
+        result = train(overrides(model, work, steps, val_images, loss, init, threads, lr, rampdown))
     return {
         "model": model,
         "run_dir": str(result.run_dir),
@@ -155,17 +174,34 @@ def train_job(job: tuple[str, str, int, int, str]) -> dict:
     }
 
 
+def start_weights(work: Path, init: str) -> Path:
+    """Return the file a training of the recipe started from (``--init``), kept under WORK/init.
+
+    A shipped prior named by its bare file name is copied to ``WORK/init/`` when the training
+    starts (`main`), so that exporting over the shipped file later cannot change the record of
+    where the training started.
+    """
+    path = Path(init).expanduser()
+    if path.parent == Path(".") and (work / "init" / path.name).is_file():
+        return work / "init" / path.name
+    return path
+
+
 def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
     """Write the selected checkpoint of `model` as ``src/noise2x/weights/prior_*.safetensors``.
 
     The metadata record the recipe (this script and its training overrides), the data, the
     noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
     commit and the training's wall time (from the run's creation to its last checkpoint).
+    A training that started from earlier weights (``--init``) is the last of several
+    *stages*: ``stages`` lists each stage's recipe, steps, seconds, validation PSNR, commit
+    and date (the earlier ones read from the start file's metadata), and ``steps`` and
+    ``seconds`` are the sums over the stages.
     """
     import torch
 
     from noise2x.train.checkpoint import load_denoiser
-    from noise2x.weights import PRIORS, WEIGHTS_DIR, save_weights
+    from noise2x.weights import PRIORS, WEIGHTS_DIR, read_metadata, save_weights
 
     run_dir = latest_run(work, model)
     if run_dir is None:
@@ -187,32 +223,52 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     spec = MODELS[model]
+    config = denoiser.config
+    init = config["run"].get("init")
+    recipe = "benchmarks/train_prior.py: noise2x train " + " ".join(
+        overrides(
+            model,
+            Path("WORK"),
+            config["trainer"]["max_steps"],
+            4,
+            config["loss"]["name"],
+            init and Path(init).name,
+            config["trainer"]["threads"],
+            config["optim"]["lr"],
+            config["optim"]["rampdown"],
+        )
+    )
+    stage = {
+        "recipe": recipe,
+        "steps": denoiser.step,
+        "max_steps": config["trainer"]["max_steps"],
+        "val_psnr_db": best,
+        "seconds": round(seconds, 1),
+        "commit": commit,
+        "date": dt.date.today().isoformat(),
+    }
+    stages = [stage]
+    if init:
+        earlier = read_metadata(start_weights(work, init))
+        stages = earlier.get("stages") or [{key: earlier.get(key) for key in stage}]
+        stages = [*stages, stage]
     metadata = {
-        "net": denoiser.config["net"],
+        "net": config["net"],
         "channels": spec["channels"],
-        "recipe": "benchmarks/train_prior.py: noise2x train "
-        + " ".join(
-            o
-            for o in overrides(
-                model,
-                Path("WORK"),
-                denoiser.config["trainer"]["max_steps"],
-                4,
-                denoiser.config["loss"]["name"],
-            )
-        ),
+        "recipe": " ; then ".join(s["recipe"] for s in stages),
         "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
         "(no clean image in training or model selection)",
         "noise": {k: " ".join(KINDS[k][1]) + f" ({KINDS[k][0]})" for k in spec["kinds"]},
-        "steps": denoiser.step,
-        "max_steps": denoiser.config["trainer"]["max_steps"],
+        "steps": sum(s["steps"] for s in stages),
+        "max_steps": sum(s["max_steps"] for s in stages),
         "val_psnr_db": best,
         "val": "PSNR of f(a) against the noisy b on the held-out pairs (noisy targets)",
-        "seed": denoiser.config["seed"],
+        "seed": config["seed"],
         "commit": commit,
-        "seconds": round(seconds, 1),
-        "precision": denoiser.config["trainer"]["precision"],
+        "seconds": round(sum(s["seconds"] for s in stages), 1),
+        "precision": config["trainer"]["precision"],
         "date": dt.date.today().isoformat(),
+        **({"stages": stages} if len(stages) > 1 else {}),
     }
     return save_weights(WEIGHTS_DIR / PRIORS[spec["channels"]], denoiser.net, metadata)
 
@@ -229,6 +285,16 @@ def main() -> None:
         choices=["l2", "l2_level"],
         help="training loss: l2, or l2_level (each pair weighted by its own noise level)",
     )
+    parser.add_argument(
+        "--init",
+        default=None,
+        help="start from these weights (run.init: .ckpt, .safetensors or a shipped prior's name)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per training")
+    parser.add_argument("--lr", type=float, default=3e-4, help="Adam's learning rate")
+    parser.add_argument(
+        "--rampdown", type=float, default=0.3, help="fraction of the steps the lr ramps down over"
+    )
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     args = parser.parse_args()
@@ -240,7 +306,19 @@ def main() -> None:
     if not args.export_only:
         for model in args.models:
             write_pairs(model, args.work)
-        jobs = [(m, str(args.work), args.steps, args.val_images, args.loss) for m in args.models]
+        if args.init and Path(args.init).parent == Path("."):
+            from noise2x.weights import WEIGHTS_DIR
+
+            shipped = WEIGHTS_DIR / args.init
+            kept = args.work / "init" / args.init
+            if shipped.is_file() and not kept.exists():
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(shipped, kept)  # the start weights, before an export replaces them
+        jobs = [
+            (m, str(args.work), args.steps, args.val_images, args.loss, args.init, args.threads)
+            + (args.lr, args.rampdown)
+            for m in args.models
+        ]
         with mp.get_context("spawn").Pool(len(jobs)) as pool:
             trained = pool.map(train_job, jobs)
         history = json.loads(log.read_text()) if log.exists() else []
