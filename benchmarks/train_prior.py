@@ -30,12 +30,22 @@ The recipe, one grey and one colour model:
 Resumable: rerunning the same command skips the pairs already written and resumes each
 training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``.
 
+**Later stages.** ``--init prior_grey.safetensors`` starts a new training from the shipped
+weights instead of random ones (``run.init``; the file is first copied to ``WORK/init/`` so
+that an export over it cannot change the record), with its own ``--lr``, ``--rampdown``,
+``--steps`` and ``--threads``; the export then lists every stage in the metadata
+(``stages``: recipe, steps, seconds, validation PSNR, commit, date) and sums the steps and
+seconds. ``benchmarks/prior_validation.py`` decides on validation images whether a stage is
+kept (none has been: see the prior's page).
+
 Usage::
 
     python benchmarks/train_prior.py --models grey --loss l2_level    # the shipped grey prior
     python benchmarks/train_prior.py --models colour                   # the shipped colour prior
     python benchmarks/train_prior.py --steps 500 --work runs/prior-smoke --no-export
     python benchmarks/train_prior.py --export-only        # export the finished trainings
+    python benchmarks/train_prior.py --models grey --loss l2_level --init prior_grey.safetensors \
+        --steps 20000 --threads 2 --no-export --work runs/prior-stage2   # a second stage
 
 References
 ----------
