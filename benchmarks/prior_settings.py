@@ -179,6 +179,16 @@ def adapt_ensemble_rows(captures: int = 1) -> list[dict]:
     return rows
 
 
+def mean_table(rows: list[dict], key: str, caption: str) -> list[str]:
+    """Return the Markdown lines of mean PSNR (dB) and seconds per value of `key` in `rows`."""
+    lines = ["", caption, "", f"| {key} | PSNR | seconds |", "| --- | --- | --- |"]
+    for value in sorted({r[key] for r in rows}):
+        sel = [r for r in rows if r[key] == value]
+        psnr, seconds = np.mean([r["psnr_db"] for r in sel]), np.mean([r["seconds"] for r in sel])
+        lines.append(f"| {value} | {psnr:.2f} | {seconds:.1f} |")
+    return lines
+
+
 def render(report: dict) -> str:
     """Render the Markdown tables of the two choices."""
     lines = [
@@ -197,37 +207,21 @@ def render(report: dict) -> str:
             f"{r['seconds_481x321']:.2f} |"
         )
     if report.get("adapt"):
-        lines += [
-            "",
-            "Adaptation steps on FMD validation fields 15-16 "
-            f"({len({r.get('capture', 0) for r in report['adapt']})} raw capture(s) each; "
+        captures = len({r.get("capture", 0) for r in report["adapt"]})
+        lines += mean_table(
+            report["adapt"],
+            "steps",
+            f"Adaptation steps on FMD validation fields 15-16 ({captures} raw capture(s) each; "
             "PSNR against avg50, mean):",
-            "",
-            "| steps | PSNR | seconds |",
-            "| --- | --- | --- |",
-        ]
-        for steps in sorted({r["steps"] for r in report["adapt"]}):
-            sel = [r for r in report["adapt"] if r["steps"] == steps]
-            lines.append(
-                f"| {steps} | {np.mean([r['psnr_db'] for r in sel]):.2f} | "
-                f"{np.mean([r['seconds'] for r in sel]):.1f} |"
-            )
+        )
     if report.get("adapt_ensemble"):
-        lines += [
-            "",
+        lines += mean_table(
+            report["adapt_ensemble"],
+            "ensemble",
             "Self-ensemble after the default adaptation (50 steps), the same FMD captures, each "
             "adapted once (PSNR against avg50, mean; seconds: the adaptation, with its own "
             "2-fold output, plus this inference):",
-            "",
-            "| ensemble | PSNR | seconds |",
-            "| --- | --- | --- |",
-        ]
-        for n in sorted({r["ensemble"] for r in report["adapt_ensemble"]}):
-            sel = [r for r in report["adapt_ensemble"] if r["ensemble"] == n]
-            lines.append(
-                f"| {n} | {np.mean([r['psnr_db'] for r in sel]):.2f} | "
-                f"{np.mean([r['seconds'] for r in sel]):.1f} |"
-            )
+        )
     return "\n".join(lines) + "\n"
 
 
