@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -99,31 +100,33 @@ def bm3d_seconds() -> dict:
     return out
 
 
-def adapt_rows(captures: int = 1) -> list[dict]:
-    """PSNR against avg50 on FMD validation fields 15-16 for several adaptation lengths.
+def adapt_rows(captures: int = 1, per_capture: Callable | None = None) -> list[dict]:
+    """PSNR against avg50 on FMD validation fields 15-16, a row set per raw capture.
 
-    Each field's first `captures` raw captures (independent noise, same scene) are adapted to
-    one by one; a row per field, capture and number of steps.
+    Each field's first `captures` raw captures (independent noise, same scene) are read one by
+    one and given to `per_capture(field, capture, noisy, clean)` (``adapt_field`` by default:
+    several adaptation lengths; ``adapt_ensemble_field``: several ensemble sizes after
+    adaptation), (1, 512, 512) float32 arrays in [0, 1]; its rows are concatenated.
     """
     from noise2x.data.io import read_image
 
+    per_capture = per_capture or adapt_field
     rows = []
     for field in ("15", "16"):
         clean = read_image(FMD / "gt" / field / "avg50.png")[0]
         for capture in range(captures):
-            rows += adapt_field(field, capture, clean)
+            noisy = read_image(FMD / "raw" / field / f"HV110_P05005100{capture:02d}.png")[0]
+            rows += per_capture(field, capture, noisy, clean)
     return rows
 
 
-def adapt_field(field: str, capture: int, clean: np.ndarray) -> list[dict]:
-    """Return the rows of one raw capture of one FMD field (see `adapt_rows`)."""
+def adapt_field(field: str, capture: int, noisy: np.ndarray, clean: np.ndarray) -> list[dict]:
+    """Return the rows of one raw capture for 0, 50, 100 and 200 adaptation steps."""
     import noise2x
-    from noise2x.data.io import read_image
     from noise2x.methods import Prior
     from noise2x.metrics import psnr_np
 
     rows = []
-    noisy = read_image(FMD / "raw" / field / f"HV110_P05005100{capture:02d}.png")[0]
     for steps in (0, 50, 100, 200):
         method = Prior(adapt=steps > 0, steps=max(steps, 1))
         start = time.perf_counter()
@@ -142,40 +145,37 @@ def adapt_field(field: str, capture: int, clean: np.ndarray) -> list[dict]:
     return rows
 
 
-def adapt_ensemble_rows(captures: int = 1) -> list[dict]:
-    """PSNR against avg50 on FMD fields 15-16 for each self-ensemble size after adaptation.
+def adapt_ensemble_field(
+    field: str, capture: int, noisy: np.ndarray, clean: np.ndarray
+) -> list[dict]:
+    """Return the rows of one raw capture for each self-ensemble size after adaptation.
 
-    Each raw capture is adapted once (the default settings); the adapted net then denoises it
-    with 1, 2, 4 and 8 flips / rotations. Seconds are the adaptation's plus the inference's.
+    The capture is adapted once (the default settings); the adapted net then denoises it with
+    1, 2, 4 and 8 flips / rotations. Seconds are the adaptation's plus the inference's.
     """
     import torch
 
-    from noise2x.data.io import read_image
     from noise2x.methods import Prior
     from noise2x.metrics import psnr_np
 
+    x = torch.from_numpy(noisy)[None]
+    start = time.perf_counter()
+    fitted = Prior(adapt=True).fit(x, device="cpu")
+    adapt_seconds = time.perf_counter() - start
     rows = []
-    for field in ("15", "16"):
-        clean = read_image(FMD / "gt" / field / "avg50.png")[0]
-        for capture in range(captures):
-            noisy = read_image(FMD / "raw" / field / f"HV110_P05005100{capture:02d}.png")[0]
-            x = torch.from_numpy(noisy)[None]
-            start = time.perf_counter()
-            fitted = Prior(adapt=True).fit(x, device="cpu")
-            adapt_seconds = time.perf_counter() - start
-            for n in (1, 2, 4, 8):
-                start = time.perf_counter()
-                out = Prior(ensemble=n).denoise(fitted.net, x)[0].numpy()
-                rows.append(
-                    {
-                        "field": field,
-                        "capture": capture,
-                        "ensemble": n,
-                        "psnr_db": round(psnr_np(np.clip(out, 0, 1), clean, 1.0), 3),
-                        "seconds": round(adapt_seconds + time.perf_counter() - start, 1),
-                    }
-                )
-                print(rows[-1], flush=True)
+    for n in (1, 2, 4, 8):
+        start = time.perf_counter()
+        out = Prior(ensemble=n).denoise(fitted.net, x)[0].numpy()
+        rows.append(
+            {
+                "field": field,
+                "capture": capture,
+                "ensemble": n,
+                "psnr_db": round(psnr_np(np.clip(out, 0, 1), clean, 1.0), 3),
+                "seconds": round(adapt_seconds + time.perf_counter() - start, 1),
+            }
+        )
+        print(rows[-1], flush=True)
     return rows
 
 
@@ -262,7 +262,7 @@ def main() -> None:
     else:
         report["adapt"] = [] if args.no_adapt else adapt_rows(args.captures)
     if not args.no_adapt:
-        report["adapt_ensemble"] = adapt_ensemble_rows(args.captures)
+        report["adapt_ensemble"] = adapt_rows(args.captures, adapt_ensemble_field)
     report["markdown"] = render(report)
     write_result(report, args.out)  # JSON and .md, each atomically
     print(report["markdown"])

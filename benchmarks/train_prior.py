@@ -30,13 +30,14 @@ The recipe, one grey and one colour model:
 Resumable: rerunning the same command skips the pairs already written and resumes each
 training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``.
 
-**Later stages.** ``--init prior_grey.safetensors`` starts a new training from the shipped
-weights instead of random ones (``run.init``; the file is first copied to ``WORK/init/`` so
-that an export over it cannot change the record), with its own ``--lr``, ``--rampdown``,
-``--steps`` and ``--threads``; the export then lists every stage in the metadata
-(``stages``: recipe, steps, seconds, validation PSNR, commit, date) and sums the steps and
-seconds. ``benchmarks/prior_validation.py`` decides on validation images whether a stage is
-kept (none has been: see the prior's page).
+**Later stages.** ``--init prior_grey.safetensors`` (or another ``.safetensors`` file that
+this script exported) starts a new training from those weights instead of random ones
+(``run.init``; a shipped prior is first copied to ``WORK/init/``, so that an export over it
+cannot change the record), with its own ``--lr``, ``--rampdown``, ``--steps`` and
+``--threads``; the export then lists every stage in the metadata (``stages``: recipe, steps,
+seconds, validation PSNR, commit, date) and sums the steps and seconds.
+``benchmarks/prior_validation.py`` decides on validation images whether a stage is kept (none
+has been: see the prior's page).
 
 Usage::
 
@@ -124,8 +125,8 @@ def overrides(
 
     `loss` is ``l2`` (the Noise2Noise loss) or ``l2_level`` (each pair's error divided by its
     own noise variance, estimated from the pair: ``noise2x.losses.level``). `init` starts the
-    net from trained weights (``run.init``: a ``.ckpt``, a ``.safetensors`` file or the name of
-    a shipped prior) instead of random ones; `threads` is the torch threads of the training;
+    net from trained weights (``run.init``: a ``.safetensors`` file or the name of a shipped
+    prior) instead of random ones; `threads` is the torch threads of the training;
     `lr` and `rampdown` are Adam's learning rate and the fraction of the steps at the end over
     which it ramps down to 0 (the Noise2Noise schedule; ``rampdown=1`` ramps over the whole run).
     """
@@ -298,7 +299,7 @@ def main() -> None:
     parser.add_argument(
         "--init",
         default=None,
-        help="start from these weights (run.init: .ckpt, .safetensors or a shipped prior's name)",
+        help="start from these weights: a .safetensors file or a shipped prior's name (run.init)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training")
     parser.add_argument("--lr", type=float, default=3e-4, help="Adam's learning rate")
@@ -308,6 +309,11 @@ def main() -> None:
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     args = parser.parse_args()
+    if args.init and not args.init.endswith(".safetensors"):
+        parser.error(
+            f"--init {args.init}: give a .safetensors weights file (a shipped prior's name or "
+            "an exported prior): its metadata record the earlier stages for the export"
+        )
     for model in args.models:
         if not (DATA / MODELS[model]["source"]).is_dir():
             sys.exit(f"missing data folder {DATA / MODELS[model]['source']} (set NOISE2X_DATA)")
@@ -324,11 +330,8 @@ def main() -> None:
             if shipped.is_file() and not kept.exists():
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shipped, kept)  # the start weights, before an export replaces them
-        jobs = [
-            (m, str(args.work), args.steps, args.val_images, args.loss, args.init, args.threads)
-            + (args.lr, args.rampdown)
-            for m in args.models
-        ]
+        settings = (args.loss, args.init, args.threads, args.lr, args.rampdown)
+        jobs = [(m, str(args.work), args.steps, args.val_images, *settings) for m in args.models]
         with mp.get_context("spawn").Pool(len(jobs)) as pool:
             trained = pool.map(train_job, jobs)
         history = json.loads(log.read_text()) if log.exists() else []
