@@ -121,6 +121,7 @@ def main() -> None:
     report.update(benchmark="prior_validation", date=dt.date.today().isoformat(), machine=machine())
     earlier = report["kinds"].get(args.kind, {}) if args.add else {}
     report["kinds"][args.kind] = {
+        **earlier,  # with --add, also the candidates' training records ("training")
         "checkpoints": {**earlier.get("checkpoints", {}), **checkpoints},
         "images": list(IMAGES[args.kind]),
         "psnr_db": {**earlier.get("psnr_db", {}), **score(args.kind, checkpoints)},
