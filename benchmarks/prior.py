@@ -374,7 +374,7 @@ def main() -> None:
         if not folder.is_dir():
             sys.exit(f"missing data folder {folder} (set NOISE2X_DATA)")
     from noise2x.report.machine import machine
-    from noise2x.weights import PRIORS, WEIGHTS_DIR, read_metadata
+    from noise2x.weights import HIGH_NOISE_PRIORS, PRIORS, WEIGHTS_DIR, read_metadata
 
     # resume: the rows of an interrupted run, or of a finished smaller run (--limit)
     previous = partial if partial.exists() else args.out if args.out.exists() else None
@@ -386,7 +386,13 @@ def main() -> None:
             "machine": machine(),
             "workers": args.workers,
             "command": " ".join(sys.argv),
-            "weights": {c: read_metadata(WEIGHTS_DIR / f) for c, f in PRIORS.items()},
+            "weights": {
+                **{c: read_metadata(WEIGHTS_DIR / f) for c, f in PRIORS.items()},
+                **{
+                    f"{c} high noise": {**read_metadata(WEIGHTS_DIR / f), "gate_sigma": t}
+                    for c, (f, t) in HIGH_NOISE_PRIORS.items()
+                },
+            },
             "rows": [],
         }
     done = {(r["set"], r["image"], r["noise"]) for r in report["rows"]}

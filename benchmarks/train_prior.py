@@ -45,6 +45,8 @@ Usage::
     python benchmarks/train_prior.py --models colour                   # the shipped colour prior
     python benchmarks/train_prior.py --steps 500 --work runs/prior-smoke --no-export
     python benchmarks/train_prior.py --export-only        # export the finished trainings
+    python benchmarks/train_prior.py --models grey --export-only --work runs/prior-stage2-l2 \
+        --export-as prior_grey_high.safetensors        # the grey prior's high-noise net
     python benchmarks/train_prior.py --models grey --loss l2_level --init prior_grey.safetensors \
         --steps 20000 --threads 2 --no-export --work runs/prior-stage2   # a second stage
 
@@ -198,8 +200,13 @@ def start_weights(work: Path, init: str) -> Path:
     return path
 
 
-def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
+def export_prior(
+    work: Path, model: str, checkpoint: str = "best.ckpt", name: str | None = None
+) -> Path:
     """Write the selected checkpoint of `model` as ``src/noise2x/weights/prior_*.safetensors``.
+
+    `name` is the file written under ``src/noise2x/weights/`` (default: the model's entry of
+    ``noise2x.weights.PRIORS``; e.g. ``prior_grey_high.safetensors`` for the high-noise net).
 
     The metadata record the recipe (this script and its training overrides), the data, the
     noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
@@ -281,7 +288,7 @@ def export_prior(work: Path, model: str, checkpoint: str = "best.ckpt") -> Path:
         "date": dt.date.today().isoformat(),
         **({"stages": stages} if len(stages) > 1 else {}),
     }
-    return save_weights(WEIGHTS_DIR / PRIORS[spec["channels"]], denoiser.net, metadata)
+    return save_weights(WEIGHTS_DIR / (name or PRIORS[spec["channels"]]), denoiser.net, metadata)
 
 
 def main() -> None:
@@ -308,7 +315,14 @@ def main() -> None:
     )
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
+    parser.add_argument(
+        "--export-as",
+        default=None,
+        help="file name under src/noise2x/weights (one model; default: the shipped prior's)",
+    )
     args = parser.parse_args()
+    if args.export_as and len(args.models) != 1:
+        parser.error("--export-as names the file of one model: give --models grey or colour")
     if args.init and not args.init.endswith(".safetensors"):
         parser.error(
             f"--init {args.init}: give a .safetensors weights file (a shipped prior's name or "
@@ -340,7 +354,7 @@ def main() -> None:
         print(json.dumps(trained, indent=1), flush=True)
     if not args.no_export:
         for model in args.models:
-            print(f"exported {export_prior(args.work, model)}", flush=True)
+            print(f"exported {export_prior(args.work, model, name=args.export_as)}", flush=True)
 
 
 if __name__ == "__main__":

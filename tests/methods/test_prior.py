@@ -10,7 +10,17 @@ import noise2x
 from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
 from noise2x.methods.prior import load_prior
-from noise2x.weights import PRIORS, REQUIRED, WEIGHTS_DIR, WeightsError, read_metadata, save_weights
+from noise2x.weights import (
+    HIGH_NOISE_PRIORS,
+    PRIORS,
+    REQUIRED,
+    WEIGHTS_DIR,
+    WeightsError,
+    read_metadata,
+    save_weights,
+)
+
+SHIPPED = [*PRIORS.items(), *((c, name) for c, (name, _) in HIGH_NOISE_PRIORS.items())]
 
 
 def _noisy(shape, sigma=25.0, seed=0):
@@ -21,16 +31,18 @@ def _noisy(shape, sigma=25.0, seed=0):
     return clean, (clean + sigma / 255 * rng.standard_normal(shape)).astype(np.float32)
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_shipped_weights_load_offline_with_complete_metadata(channels, monkeypatch):
+@pytest.mark.parametrize(("channels", "name"), SHIPPED)
+def test_shipped_weights_load_offline_with_complete_metadata(channels, name, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    path = WEIGHTS_DIR / PRIORS[channels]
+    path = WEIGHTS_DIR / name
     metadata = read_metadata(path)
     assert all(metadata.get(key) not in (None, "") for key in REQUIRED), metadata
     assert metadata["channels"] == channels
     assert "no clean image" in metadata["data"]
     assert metadata["steps"] > 0 and metadata["seconds"] > 0
-    net, _ = load_prior(channels)
+    stages = metadata.get("stages", [metadata])
+    assert sum(stage["steps"] for stage in stages) == metadata["steps"]
+    net, _ = load_prior(channels, str(path))
     assert not any(p.requires_grad for p in net.parameters())
     assert net(torch.rand(1, channels, 32, 32)).shape == (1, channels, 32, 32)
 
@@ -62,6 +74,31 @@ def test_settings_are_checked():
         Prior(lr=-1.0)
     with pytest.raises(TypeError, match="unknown setting"):
         Prior(sigmaa=3)
+
+
+def test_the_gate_picks_the_high_noise_net_from_the_estimated_sigma():
+    high = str(WEIGHTS_DIR / HIGH_NOISE_PRIORS[1][0])
+    threshold = HIGH_NOISE_PRIORS[1][1]
+    _, low_noise = _noisy((1, 1, 64, 96), sigma=10.0)
+    _, high_noise = _noisy((1, 1, 64, 96), sigma=50.0)
+    method = Prior(ensemble=1)
+    out = method.fit(torch.from_numpy(high_noise), device="cpu").denoised
+    assert method.gate["weights"] == HIGH_NOISE_PRIORS[1][0]
+    assert method.gate["estimated_sigma"] >= threshold and method.gate["threshold"] == threshold
+    direct = Prior(weights=high, ensemble=1).fit(torch.from_numpy(high_noise), device="cpu")
+    assert torch.equal(out, direct.denoised)
+    assert method.choose_weights(torch.from_numpy(low_noise)) is None  # the default prior
+    assert method.gate["estimated_sigma"] < threshold
+    assert Prior(gate=False).choose_weights(torch.from_numpy(high_noise)) is None
+    assert Prior(gate_sigma=5.0).choose_weights(torch.from_numpy(low_noise)) == high
+    assert Prior().choose_weights(torch.full((1, 1, 32, 32), 0.5)) is None  # constant: no level
+    colour = Prior()
+    assert colour.choose_weights(torch.from_numpy(np.repeat(high_noise, 3, axis=1))) is None
+    assert colour.gate is None  # colour has one net: nothing to decide
+    own = str(WEIGHTS_DIR / PRIORS[1])
+    assert Prior(weights=own).choose_weights(torch.from_numpy(high_noise)) == own
+    with pytest.raises(ValueError, match="gate_sigma must be"):
+        Prior(gate_sigma=0.0)
 
 
 def test_prior_denoises_a_smooth_test_image_by_a_wide_margin():

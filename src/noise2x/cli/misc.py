@@ -168,6 +168,7 @@ def list_cmd() -> None:
         kind = "grey" if model["channels"] == 1 else "colour"
         val = model["val_psnr_db"]
         _print_plain(
-            f"  {model['file']}: {kind}, {model['net']}, {model['steps']} steps on noisy pairs"
+            f"  {model['file']}: {kind} ({model['use']}), {model['net']}, "
+            f"{model['steps']} steps on noisy pairs"
             + (f", val PSNR {val:.2f} dB (noisy targets)" if val is not None else "")
         )

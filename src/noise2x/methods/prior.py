@@ -6,6 +6,14 @@ only (no clean image in training or model selection), blind to the noise level: 
 sigma in [0, 55], Poisson and Poisson-Gaussian noise. One model for grey images and one for
 colour (``noise2x.weights.PRIORS``), loaded from the package with no network access.
 
+Grey images have a second net for high noise (``noise2x.weights.HIGH_NOISE_PRIORS``, gate):
+the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
+``noise2x.methods.bm3d.estimate_sigma``) and where it is at least the threshold (32 on the
+0-255 scale), that net replaces the default one. Both are later training stages of the same
+U-Net that gain at different noise levels; the threshold was chosen on validation images
+(``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no
+noise level.
+
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
 90-degree rotations (self-ensemble; each transform is undone before averaging).
@@ -108,6 +116,11 @@ class PriorConfig:
     ----------
     weights : str or None
         A ``.safetensors`` file of ``noise2x.weights.save_weights``; None: the shipped prior.
+    gate : bool
+        Use the shipped high-noise net where the image's estimated sigma is at least
+        `gate_sigma` (``noise2x.weights.HIGH_NOISE_PRIORS``; grey only; ignored with `weights`).
+    gate_sigma : float or None
+        Threshold of the gate on the estimated sigma, 0-255 scale (> 0); None: the shipped one.
     ensemble : {1, 2, 4, 8}
         Flips / rotations averaged at inference (self-ensemble).
     adapt : bool
@@ -144,6 +157,8 @@ class PriorConfig:
     """
 
     weights: str | None = None
+    gate: bool = True
+    gate_sigma: float | None = None
     ensemble: int = 2
     adapt: bool = False
     steps: int = 50
@@ -164,6 +179,10 @@ class PriorConfig:
 
     def __post_init__(self) -> None:
         checks = {
+            "gate_sigma": (
+                self.gate_sigma is None or (math.isfinite(self.gate_sigma) and self.gate_sigma > 0),
+                "> 0 or None",
+            ),
             "ensemble": (self.ensemble in ENSEMBLE_SIZES, "1, 2, 4 or 8"),
             "steps": (self.steps >= 1, ">= 1"),
             "lr": (math.isfinite(self.lr) and self.lr > 0, "> 0"),
@@ -218,6 +237,7 @@ class Prior(SingleImageMethod):
         self._adapted: nn.Module | None = None
         self._adapted_to: tuple[int, str] | None = None
         self.adaptation: dict | None = None
+        self.gate: dict | None = None
 
     def default_net(self, channels: int) -> nn.Module:
         """Return a trainable copy of the shipped prior for `channels` (1 or 3)."""
@@ -295,7 +315,7 @@ class Prior(SingleImageMethod):
         start = time.perf_counter()
         dev = resolve_device(device)
         x = noisy.to(dev, torch.float32)
-        net, _ = load_prior(x.shape[1], self.config.weights, dev)
+        net, _ = load_prior(x.shape[1], self.choose_weights(x), dev)
         history: list[float] = []
         if self.config.adapt:
             if self._adapted is None:
@@ -318,6 +338,46 @@ class Prior(SingleImageMethod):
             psnr_history=psnr,
             seconds=time.perf_counter() - start,
         )
+
+    def choose_weights(self, noisy: Tensor) -> str | None:
+        """Return the weights file for `noisy` (None: the default shipped prior); the gate.
+
+        Without ``weights`` and with ``gate`` on, the Gaussian noise level of `noisy` is
+        estimated (``noise2x.methods.bm3d.estimate_sigma``, wavelet MAD; 0-255 scale) and the
+        shipped high-noise net (``noise2x.weights.HIGH_NOISE_PRIORS``) is returned where it is
+        at least the threshold (``gate_sigma``, else the shipped one). The decision is kept in
+        ``self.gate`` (estimated sigma, threshold, file). An image whose level cannot be
+        estimated (a constant one) keeps the default prior.
+
+        Parameters
+        ----------
+        noisy : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
+
+        Returns
+        -------
+        str or None
+            A ``.safetensors`` path for ``load_prior``.
+        """
+        from noise2x.methods.bm3d import estimate_sigma
+        from noise2x.weights import HIGH_NOISE_PRIORS, WEIGHTS_DIR
+
+        self.gate = None
+        high = HIGH_NOISE_PRIORS.get(noisy.shape[1])
+        if self.config.weights is not None or not self.config.gate or high is None:
+            return self.config.weights
+        name, threshold = high
+        threshold = self.config.gate_sigma if self.config.gate_sigma is not None else threshold
+        try:
+            sigma = 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
+        except ValueError:  # a constant image: no noise to speak of
+            sigma = 0.0
+        use_high = sigma >= threshold
+        self.gate = {
+            "estimated_sigma": round(sigma, 3),
+            "threshold": threshold,
+            "weights": name if use_high else None,
+        }
+        return str(WEIGHTS_DIR / name) if use_high else None
 
     def _adapt(
         self, prior: nn.Module, noisy: Tensor, progress: Callable[[int, int], None] | None

@@ -10,6 +10,10 @@ Shipped files (``noise2x list`` shows them):
 - ``prior_grey.safetensors``, ``prior_colour.safetensors``: the denoiser prior of
   ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
   pairs only (see that script for the recipe).
+- ``prior_grey_high.safetensors``: the grey prior's net for high noise, used instead of
+  ``prior_grey.safetensors`` where the image's estimated noise level is at least the threshold
+  of `HIGH_NOISE_PRIORS` (a second training stage of the same net with the plain L2 loss;
+  threshold chosen on validation images by ``benchmarks/prior_gate.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from torch import nn
 from noise2x.data.atomic import atomic_write
 
 __all__ = [
+    "HIGH_NOISE_PRIORS",
     "PRIORS",
     "WEIGHTS_DIR",
     "WeightsError",
@@ -37,6 +42,11 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 
 PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 """The shipped prior for each number of image channels."""
+
+HIGH_NOISE_PRIORS = {1: ("prior_grey_high.safetensors", 32.0)}
+"""For a number of channels: the prior used instead of `PRIORS`' where the image's estimated
+Gaussian sigma (0-255 scale, ``noise2x.methods.bm3d.estimate_sigma``) is at least the
+threshold, and that threshold (chosen on validation images: ``benchmarks/prior_gate.py``)."""
 
 REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "commit", "seconds")
 """Metadata keys every shipped weights file has."""
@@ -142,20 +152,29 @@ def load_net(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.M
 
 
 def shipped_models() -> list[dict]:
-    """Return one summary per shipped weights file: file, channels, net, steps, noise.
+    """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
+
+    ``use`` says when the file is applied: ``"default"`` or, for `HIGH_NOISE_PRIORS`,
+    ``"estimated sigma >= T"``.
 
     Examples
     --------
     >>> [m["file"] for m in shipped_models()]
-    ['prior_grey.safetensors', 'prior_colour.safetensors']
+    ['prior_grey.safetensors', 'prior_colour.safetensors', 'prior_grey_high.safetensors']
     """
+    files = [(channels, name, "default") for channels, name in PRIORS.items()]
+    files += [
+        (channels, name, f"estimated sigma >= {threshold:g}")
+        for channels, (name, threshold) in HIGH_NOISE_PRIORS.items()
+    ]
     rows = []
-    for channels, name in PRIORS.items():
+    for channels, name, use in files:
         metadata = read_metadata(WEIGHTS_DIR / name)
         rows.append(
             {
                 "file": name,
                 "channels": channels,
+                "use": use,
                 "net": metadata["net"]["name"],
                 "steps": metadata["steps"],
                 "noise": metadata["noise"],

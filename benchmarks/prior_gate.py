@@ -1,0 +1,204 @@
+"""Choose how to combine two prior candidates by the estimated noise level (validation only).
+
+The second stages of the grey prior (``benchmarks/train_prior.py --init``) moved PSNR between
+noise levels instead of adding it: one gains at low and middle sigma, another at high sigma
+(``prior_validation.json``). This script measures, on the validation images of
+``benchmarks/prior_validation.py`` (scikit-image sample images, in no test set), whether
+picking the net per image from its estimated noise level keeps the gains of both:
+
+- every candidate denoises the same noisy crops (Gaussian sigma 5, 10, ..., 50 on the 0-255
+  scale, one pass, no self-ensemble), and the noise level of every noisy crop is estimated
+  from the crop alone (``noise2x.methods.bm3d.estimate_sigma``: wavelet MAD, 0-255 scale);
+- a **gate** at threshold T uses the ``low`` candidate when the estimate is below T and the
+  ``high`` one otherwise; a **blend** mixes the two outputs with a weight ramped linearly
+  from 0 to 1 between T0 and T1 (two passes, one per net);
+- T (and T0, T1) are chosen to maximise the mean PSNR over every sigma and image.
+
+Usage::
+
+    python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
+        low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
+
+Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+from prior_validation import IMAGES, images  # benchmarks/: the script's folder is on sys.path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50)
+THRESHOLDS = tuple(range(10, 61))
+
+
+def load(path: str):
+    """Return the net of a ``.ckpt`` (``noise2x train``) or ``.safetensors`` (shipped) file."""
+    if path.endswith(".safetensors"):
+        from noise2x.weights import load_net
+
+        return load_net(path)[0]
+    from noise2x.api import load_checkpoint
+
+    return load_checkpoint(path, "cpu").net
+
+
+def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, np.ndarray, dict]:
+    """Return outputs[name][sigma] (list per image), the clean crops and the estimates.
+
+    Estimates are on the 0-255 scale: estimates[sigma] is one value per image.
+    """
+    import torch
+
+    from noise2x.methods.bm3d import estimate_sigma
+
+    nets = {name: load(path) for name, path in candidates.items()}
+    crops = list(images(kind).values())
+    outputs: dict[str, dict[int, list[np.ndarray]]] = {name: {} for name in nets}
+    estimates: dict[int, list[float]] = {}
+    for sigma in SIGMAS:
+        for k, clean in enumerate(crops):
+            rng = np.random.default_rng(1000 * sigma + k)
+            noisy = (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
+            chw = noisy[None] if noisy.ndim == 2 else noisy
+            estimates.setdefault(sigma, []).append(round(255 * estimate_sigma(chw), 3))
+            x = torch.from_numpy(chw)[None]
+            for name, net in nets.items():
+                with torch.inference_mode():
+                    out = net(x)[0].clamp(0, 1).numpy()
+                outputs[name].setdefault(sigma, []).append(out)
+    clean = [c[None] if c.ndim == 2 else c for c in crops]
+    return outputs, clean, estimates
+
+
+def psnr(out: np.ndarray, clean: np.ndarray) -> float:
+    """PSNR (dB) of `out` against `clean`, both in [0, 1]."""
+    return float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2)))
+
+
+def blend_weight(estimate: float, t0: float, t1: float) -> float:
+    """Weight of the high-noise net: 0 below `t0`, 1 from `t1`, linear between (gate: t0 = t1)."""
+    if t1 <= t0:
+        return float(estimate >= t0)
+    return float(np.clip((estimate - t0) / (t1 - t0), 0.0, 1.0))
+
+
+def combined(outputs, clean, estimates, low: str, high: str, t0: float, t1: float) -> dict:
+    """Return the PSNR per sigma and image of the low/high combination at (t0, t1)."""
+    table = {}
+    for sigma in SIGMAS:
+        row = []
+        for k, ref in enumerate(clean):
+            w = blend_weight(estimates[sigma][k], t0, t1)
+            out = (1 - w) * outputs[low][sigma][k] + w * outputs[high][sigma][k]
+            row.append(round(psnr(out, ref), 3))
+        table[str(sigma)] = row
+    return table
+
+
+def mean_over(table: dict) -> float:
+    """Mean PSNR over every sigma and image of a table psnr[sigma] = list per image."""
+    return float(np.mean([v for row in table.values() for v in row]))
+
+
+def render(report: dict) -> str:
+    """Return the Markdown table of `report`."""
+    rows = report["psnr_db"]
+    chosen = report["chosen"]
+    lines = [
+        f"Combining two prior candidates by the estimated noise level, {report['date']} "
+        f"({report['kind']}): {len(report['images'])} validation images (scikit-image samples, "
+        "in no test set), 256x256 centre crops, Gaussian noise, one pass; PSNR (dB), mean over "
+        f"the images. Low-noise net `{report['low']}`, high-noise net `{report['high']}`; "
+        f"gate: the high-noise net where the estimated sigma >= {chosen['gate']:g}; blend: "
+        f"weight of the high-noise net ramped from 0 at {chosen['blend'][0]:g} to 1 at "
+        f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every sigma).",
+        "",
+        "| candidate | " + " | ".join(f"sigma {s}" for s in SIGMAS) + " | mean |",
+        "| --- " * (2 + len(SIGMAS)) + "|",
+    ]
+    for name, table in rows.items():
+        means = [f"{np.mean(table[str(s)]):.2f}" for s in SIGMAS]
+        lines.append(f"| {name} | " + " | ".join(means) + f" | {mean_over(table):.3f} |")
+    estimates = report["estimated_sigma"]
+    means = [f"{np.mean(estimates[str(s)]):.1f}" for s in SIGMAS]
+    lines.append("| (estimated sigma, mean) | " + " | ".join(means) + " | |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from noise2x.report import write_result
+    from noise2x.report.machine import machine
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=list(IMAGES))
+    parser.add_argument("candidates", nargs="+", help="NAME=FILE (.ckpt or .safetensors)")
+    parser.add_argument("--low", required=True, help="candidate used at low estimated sigma")
+    parser.add_argument("--high", required=True, help="candidate used at high estimated sigma")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS / "prior_gate.json")
+    args = parser.parse_args()
+    bad = [c for c in args.candidates if "=" not in c]
+    if bad:
+        parser.error(f"candidates are NAME=FILE, got {bad[0]!r}")
+    candidates = dict(c.split("=", 1) for c in args.candidates)
+    for name in (args.low, args.high):
+        if name not in candidates:
+            parser.error(f"--low/--high name a candidate, got {name!r}")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    outputs, clean, estimates = denoise_all(args.kind, candidates)
+    psnr_db = {
+        name: {
+            str(s): [round(psnr(o, c), 3) for o, c in zip(outs[s], clean, strict=True)]
+            for s in SIGMAS
+        }
+        for name, outs in outputs.items()
+    }
+    combine = (outputs, clean, estimates, args.low, args.high)
+    gates = {t: mean_over(combined(*combine, t, t)) for t in THRESHOLDS}
+    gate = max(gates, key=gates.get)
+    blends = {
+        (t0, t1): mean_over(combined(*combine, t0, t1))
+        for t0 in THRESHOLDS[::2]
+        for t1 in THRESHOLDS[::2]
+        if t1 > t0
+    }
+    blend = max(blends, key=blends.get)
+    psnr_db[f"gate at {gate}"] = combined(*combine, gate, gate)
+    psnr_db[f"blend {blend[0]}-{blend[1]}"] = combined(*combine, *blend)
+    psnr_db["mean of both"] = {
+        str(s): [
+            round(psnr(0.5 * (a + b), c), 3)
+            for a, b, c in zip(outputs[args.low][s], outputs[args.high][s], clean, strict=True)
+        ]
+        for s in SIGMAS
+    }
+    report = {
+        "benchmark": "prior_gate",
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "kind": args.kind,
+        "candidates": candidates,
+        "low": args.low,
+        "high": args.high,
+        "images": list(IMAGES[args.kind]),
+        "sigmas": list(SIGMAS),
+        "estimated_sigma": {str(s): v for s, v in estimates.items()},
+        "psnr_db": psnr_db,
+        "gate_mean_db": {str(t): round(v, 4) for t, v in gates.items()},
+        "chosen": {"gate": gate, "blend": list(blend)},
+    }
+    report["markdown"] = render(report)
+    write_result(report, args.out)
+    print(report["markdown"])
+
+
+if __name__ == "__main__":
+    main()
