@@ -7,12 +7,13 @@ noise levels instead of adding it: one gains at low and middle sigma, another at
 picking the net per image from its estimated noise level keeps the gains of both:
 
 - every candidate denoises the same noisy crops (Gaussian sigma 5, 10, ..., 50 on the 0-255
-  scale, one pass, no self-ensemble), and the noise level of every noisy crop is estimated
-  from the crop alone (``noise2x.methods.bm3d.estimate_sigma``: wavelet MAD, 0-255 scale);
+  scale, and Poisson lambda 10, 30, 100 photons at intensity 1; one pass, no self-ensemble),
+  and the noise level of every noisy crop is estimated from the crop alone
+  (``noise2x.methods.bm3d.estimate_sigma``: wavelet MAD, 0-255 scale);
 - a **gate** at threshold T uses the ``low`` candidate when the estimate is below T and the
   ``high`` one otherwise; a **blend** mixes the two outputs with a weight ramped linearly
   from 0 to 1 between T0 and T1 (two passes, one per net);
-- T (and T0, T1) are chosen to maximise the mean PSNR over every sigma and image.
+- T (and T0, T1) are chosen to maximise the mean PSNR over every noise and image.
 
 Usage::
 
@@ -34,6 +35,9 @@ from prior_validation import IMAGES, images  # benchmarks/: the script's folder 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50)
+LAMBDAS = (10, 30, 100)
+NOISES = (*map(str, SIGMAS), *(f"poisson{lam}" for lam in LAMBDAS))
+"""Noise labels: a Gaussian sigma (0-255 scale) or ``poisson<lambda>``."""
 THRESHOLDS = tuple(range(10, 61))
 
 
@@ -49,9 +53,9 @@ def load(path: str):
 
 
 def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, np.ndarray, dict]:
-    """Return outputs[name][sigma] (list per image), the clean crops and the estimates.
+    """Return outputs[name][noise] (list per image), the clean crops and the estimates.
 
-    Estimates are on the 0-255 scale: estimates[sigma] is one value per image.
+    Estimates are on the 0-255 scale: estimates[noise] is one value per image.
     """
     import torch
 
@@ -59,21 +63,35 @@ def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, np.ndarray
 
     nets = {name: load(path) for name, path in candidates.items()}
     crops = list(images(kind).values())
-    outputs: dict[str, dict[int, list[np.ndarray]]] = {name: {} for name in nets}
-    estimates: dict[int, list[float]] = {}
-    for sigma in SIGMAS:
+    outputs: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in nets}
+    estimates: dict[str, list[float]] = {}
+    for noise in NOISES:
         for k, clean in enumerate(crops):
-            rng = np.random.default_rng(1000 * sigma + k)
-            noisy = (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
+            noisy = add_noise(noise, clean, k)
             chw = noisy[None] if noisy.ndim == 2 else noisy
-            estimates.setdefault(sigma, []).append(round(255 * estimate_sigma(chw), 3))
+            estimates.setdefault(noise, []).append(round(255 * estimate_sigma(chw), 3))
             x = torch.from_numpy(chw)[None]
             for name, net in nets.items():
                 with torch.inference_mode():
                     out = net(x)[0].clamp(0, 1).numpy()
-                outputs[name].setdefault(sigma, []).append(out)
+                outputs[name].setdefault(noise, []).append(out)
     clean = [c[None] if c.ndim == 2 else c for c in crops]
     return outputs, clean, estimates
+
+
+def add_noise(noise: str, clean: np.ndarray, k: int) -> np.ndarray:
+    """Return the noisy view of the k-th clean crop (float32, not clipped) for a noise label.
+
+    Gaussian: seed ``1000 * sigma + k`` (the inputs of ``prior_validation.py``); Poisson:
+    ``poisson(lambda * clean) / lambda`` with seed ``70000 + 100 * lambda + k``.
+    """
+    if noise.startswith("poisson"):
+        lam = float(noise.removeprefix("poisson"))
+        rng = np.random.default_rng(70000 + 100 * int(lam) + k)
+        return (rng.poisson(lam * clean) / lam).astype(np.float32)
+    sigma = float(noise)
+    rng = np.random.default_rng(1000 * int(sigma) + k)
+    return (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
 
 
 def psnr(out: np.ndarray, clean: np.ndarray) -> float:
@@ -89,20 +107,20 @@ def blend_weight(estimate: float, t0: float, t1: float) -> float:
 
 
 def combined(outputs, clean, estimates, low: str, high: str, t0: float, t1: float) -> dict:
-    """Return the PSNR per sigma and image of the low/high combination at (t0, t1)."""
+    """Return the PSNR per noise and image of the low/high combination at (t0, t1)."""
     table = {}
-    for sigma in SIGMAS:
+    for noise in NOISES:
         row = []
         for k, ref in enumerate(clean):
-            w = blend_weight(estimates[sigma][k], t0, t1)
-            out = (1 - w) * outputs[low][sigma][k] + w * outputs[high][sigma][k]
+            w = blend_weight(estimates[noise][k], t0, t1)
+            out = (1 - w) * outputs[low][noise][k] + w * outputs[high][noise][k]
             row.append(round(psnr(out, ref), 3))
-        table[str(sigma)] = row
+        table[noise] = row
     return table
 
 
 def mean_over(table: dict) -> float:
-    """Mean PSNR over every sigma and image of a table psnr[sigma] = list per image."""
+    """Mean PSNR over every noise and image of a table psnr[noise] = list per image."""
     return float(np.mean([v for row in table.values() for v in row]))
 
 
@@ -110,23 +128,25 @@ def render(report: dict) -> str:
     """Return the Markdown table of `report`."""
     rows = report["psnr_db"]
     chosen = report["chosen"]
+    heads = [f"lambda {n[7:]}" if n.startswith("poisson") else f"sigma {n}" for n in NOISES]
     lines = [
         f"Combining two prior candidates by the estimated noise level, {report['date']} "
         f"({report['kind']}): {len(report['images'])} validation images (scikit-image samples, "
-        "in no test set), 256x256 centre crops, Gaussian noise, one pass; PSNR (dB), mean over "
+        "in no test set), 256x256 centre crops, Gaussian noise (sigma) and Poisson noise (lambda), "
+        "one pass; PSNR (dB), mean over "
         f"the images. Low-noise net `{report['low']}`, high-noise net `{report['high']}`; "
         f"gate: the high-noise net where the estimated sigma >= {chosen['gate']:g}; blend: "
         f"weight of the high-noise net ramped from 0 at {chosen['blend'][0]:g} to 1 at "
-        f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every sigma).",
+        f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every noise).",
         "",
-        "| candidate | " + " | ".join(f"sigma {s}" for s in SIGMAS) + " | mean |",
-        "| --- " * (2 + len(SIGMAS)) + "|",
+        "| candidate | " + " | ".join(heads) + " | mean |",
+        "| --- " * (2 + len(NOISES)) + "|",
     ]
     for name, table in rows.items():
-        means = [f"{np.mean(table[str(s)]):.2f}" for s in SIGMAS]
+        means = [f"{np.mean(table[n]):.2f}" for n in NOISES]
         lines.append(f"| {name} | " + " | ".join(means) + f" | {mean_over(table):.3f} |")
     estimates = report["estimated_sigma"]
-    means = [f"{np.mean(estimates[str(s)]):.1f}" for s in SIGMAS]
+    means = [f"{np.mean(estimates[n]):.1f}" for n in NOISES]
     lines.append("| (estimated sigma, mean) | " + " | ".join(means) + " | |")
     return "\n".join(lines) + "\n"
 
@@ -156,8 +176,7 @@ def main() -> None:
     outputs, clean, estimates = denoise_all(args.kind, candidates)
     psnr_db = {
         name: {
-            str(s): [round(psnr(o, c), 3) for o, c in zip(outs[s], clean, strict=True)]
-            for s in SIGMAS
+            n: [round(psnr(o, c), 3) for o, c in zip(outs[n], clean, strict=True)] for n in NOISES
         }
         for name, outs in outputs.items()
     }
@@ -174,11 +193,11 @@ def main() -> None:
     psnr_db[f"gate at {gate}"] = combined(*combine, gate, gate)
     psnr_db[f"blend {blend[0]}-{blend[1]}"] = combined(*combine, *blend)
     psnr_db["mean of both"] = {
-        str(s): [
+        n: [
             round(psnr(0.5 * (a + b), c), 3)
-            for a, b, c in zip(outputs[args.low][s], outputs[args.high][s], clean, strict=True)
+            for a, b, c in zip(outputs[args.low][n], outputs[args.high][n], clean, strict=True)
         ]
-        for s in SIGMAS
+        for n in NOISES
     }
     report = {
         "benchmark": "prior_gate",
@@ -189,8 +208,8 @@ def main() -> None:
         "low": args.low,
         "high": args.high,
         "images": list(IMAGES[args.kind]),
-        "sigmas": list(SIGMAS),
-        "estimated_sigma": {str(s): v for s, v in estimates.items()},
+        "noises": list(NOISES),
+        "estimated_sigma": estimates,
         "psnr_db": psnr_db,
         "gate_mean_db": {str(t): round(v, 4) for t, v in gates.items()},
         "chosen": {"gate": gate, "blend": list(blend)},

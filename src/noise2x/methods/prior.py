@@ -8,7 +8,7 @@ colour (``noise2x.weights.PRIORS``), loaded from the package with no network acc
 
 Grey images have a second net for high noise (``noise2x.weights.HIGH_NOISE_PRIORS``, gate):
 the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
-``noise2x.methods.bm3d.estimate_sigma``) and where it is at least the threshold (32 on the
+``noise2x.methods.bm3d.estimate_sigma``) and where it is at least the threshold (34 on the
 0-255 scale), that net replaces the default one. Both are later training stages of the same
 U-Net that gain at different noise levels; the threshold was chosen on validation images
 (``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no

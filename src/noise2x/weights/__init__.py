@@ -43,7 +43,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 """The shipped prior for each number of image channels."""
 
-HIGH_NOISE_PRIORS = {1: ("prior_grey_high.safetensors", 32.0)}
+HIGH_NOISE_PRIORS = {1: ("prior_grey_high.safetensors", 34.0)}
 """For a number of channels: the prior used instead of `PRIORS`' where the image's estimated
 Gaussian sigma (0-255 scale, ``noise2x.methods.bm3d.estimate_sigma``) is at least the
 threshold, and that threshold (chosen on validation images: ``benchmarks/prior_gate.py``)."""
