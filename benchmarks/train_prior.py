@@ -36,8 +36,11 @@ this script exported) starts a new training from those weights instead of random
 cannot change the record), with its own ``--lr``, ``--rampdown``, ``--steps`` and
 ``--threads``; the export then lists every stage in the metadata (``stages``: recipe, steps,
 seconds, validation PSNR, commit, date) and sums the steps and seconds.
-``benchmarks/prior_validation.py`` decides on validation images whether a stage is kept (none
-has been: see the prior's page).
+``benchmarks/prior_validation.py`` decides on validation images whether a stage is kept, and
+``benchmarks/prior_gate.py`` how two stages are combined: the shipped grey prior is the
+``l2_level`` stage of 20,000 steps (``prior_grey.safetensors``) with the plain-L2 stage of
+10,000 steps for high estimated noise (``--export-as prior_grey_high.safetensors``), both
+started from the first 24,000-step grey prior (see the prior's page).
 
 Usage::
 
