@@ -4,7 +4,8 @@
 For every (image, noise) job the same noisy input goes to:
 
 - ``prior``: ``noise2x.denoise(noisy)`` with the default settings (the shipped prior, its
-  default self-ensemble, no noise level given);
+  default self-ensemble, no noise level given; for grey images its gate picks the high-noise
+  net from the estimated sigma, and the table counts the images that got it);
 - ``prior_adapt``: the same with ``adapt=True`` (test-time adaptation, its default steps), on
   the first ``--adapt-limit`` images of each set and noise (and every FMD field);
 - ``bm3d``: BM3D (the ``bm3d`` package; ``bm3d_rgb`` for colour) given the *true* sigma for
@@ -129,13 +130,14 @@ def run_job(job: tuple[str, str, str, bool, str]) -> dict:
         }
 
     score("noisy", noisy, 0.0)
-    start = time.perf_counter()
-    score(
-        "prior", noise2x.denoise(noisy, normalize="none", device="cpu"), time.perf_counter() - start
-    )
-    if adapt:
-        from noise2x.methods import Prior
+    from noise2x.methods import Prior
 
+    default = Prior()  # the default of noise2x.denoise; kept to read its gate's decision
+    start = time.perf_counter()
+    out = noise2x.denoise(noisy, method=default, normalize="none", device="cpu")
+    score("prior", out, time.perf_counter() - start)
+    row["gate"] = default.gate  # grey: estimated sigma, threshold, net used (None: default)
+    if adapt:
         method = Prior(adapt=True)
         start = time.perf_counter()
         out = noise2x.denoise(noisy, method=method, normalize="none", device="cpu")
@@ -220,8 +222,8 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
-        "| adapted: n | prior | prior + adapt | s adapt |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| high-noise net | adapted: n | prior | prior + adapt | s adapt |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, noise in CONDITIONS:
         sel = [r for r in rows if r["set"] == dataset and r["noise"] == noise]
@@ -240,6 +242,9 @@ def render(report: dict) -> str:
         )
         gain = _mean(sel, "prior") - _mean(sel, "bm3d")
         seconds = f"{_mean(sel, 'bm3d', 'seconds'):.1f} | {_mean(sel, 'prior', 'seconds'):.1f} "
+        gated = [r["gate"] for r in sel if r.get("gate")]  # grey rows of a gated prior
+        high = sum(g["weights"] is not None for g in gated)
+        seconds += f"| {high}/{len(gated)} " if gated else "| – "
         lines.append(
             f"| {dataset} | {noise} | {len(sel)} | {cell['noisy']} | {cell['bm3d']} | "
             f"{cell['prior']} | {gain:+.2f} | {seconds}" + adapt
@@ -358,6 +363,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/bench-prior"))
     parser.add_argument("--out", type=Path, default=RESULTS / "prior.json")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--note", default=None, help="a sentence stored with the result and shown")
     parser.add_argument(
         "--figure", action="store_true", help="with --table-only: redraw the figure from --runs"
     )
@@ -366,6 +372,8 @@ def main() -> None:
     if args.table_only:
         source = args.out if args.out.exists() else partial
         report = json.loads(source.read_text())
+        if args.note is not None:
+            report["note"] = args.note
         print(save(report, source))
         if args.figure:
             figure(report, args.runs, args.out.with_suffix(".png"))
@@ -394,6 +402,7 @@ def main() -> None:
                 },
             },
             "rows": [],
+            **({"note": args.note} if args.note else {}),
         }
     done = {(r["set"], r["image"], r["noise"]) for r in report["rows"]}
     jobs = [(*j, str(args.runs)) for j in plan(args.limit, args.adapt_limit) if j[:3] not in done]
