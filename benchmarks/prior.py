@@ -404,6 +404,7 @@ def main() -> None:
             "rows": [],
             **({"note": args.note} if args.note else {}),
         }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     done = {(r["set"], r["image"], r["noise"]) for r in report["rows"]}
     jobs = [(*j, str(args.runs)) for j in plan(args.limit, args.adapt_limit) if j[:3] not in done]
     print(f"{len(done)} rows done, {len(jobs)} to run", flush=True)

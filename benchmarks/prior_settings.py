@@ -196,7 +196,13 @@ def render(report: dict) -> str:
         "one torch thread. Noisy-target PSNR (dB) on the held-out pairs of "
         "benchmarks/train_prior.py; seconds per 481x321 image (BM3D: "
         f"{report['bm3d_seconds']['grey']:.1f} s grey, {report['bm3d_seconds']['colour']:.1f} s "
-        "colour).",
+        "colour)."
+        + (
+            f" These rows are of the run of {report['ensemble_date']}, with the weights shipped "
+            "then; the FMD tables below are of this run's weights."
+            if report.get("ensemble_date", report["date"]) != report["date"]
+            else ""
+        ),
         "",
         "| model | ensemble | pairs | val PSNR (noisy targets) | seconds |",
         "| --- | --- | --- | --- | --- |",
@@ -218,7 +224,8 @@ def render(report: dict) -> str:
         lines += mean_table(
             report["adapt_ensemble"],
             "ensemble",
-            "Self-ensemble after the default adaptation (50 steps), the same FMD captures, each "
+            "Self-ensemble after the default adaptation "
+            f"({report.get('adapt_ensemble_steps', 50)} steps), the same FMD captures, each "
             "adapted once (PSNR against avg50, mean; seconds: the adaptation, with its own "
             "2-fold output, plus this inference):",
         )
@@ -262,7 +269,10 @@ def main() -> None:
     else:
         report["adapt"] = [] if args.no_adapt else adapt_rows(args.captures)
     if not args.no_adapt:
+        from noise2x.methods import PriorConfig
+
         report["adapt_ensemble"] = adapt_rows(args.captures, adapt_ensemble_field)
+        report["adapt_ensemble_steps"] = PriorConfig().steps  # the default adaptation
     report["markdown"] = render(report)
     write_result(report, args.out)  # JSON and .md, each atomically
     print(report["markdown"])

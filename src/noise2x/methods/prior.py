@@ -161,7 +161,7 @@ class PriorConfig:
     gate_sigma: float | None = None
     ensemble: int = 2
     adapt: bool = False
-    steps: int = 50
+    steps: int = 100
     lr: float = 1e-4
     warmup: float = 0.1
     crop: int = 128
