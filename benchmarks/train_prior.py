@@ -40,18 +40,27 @@ seconds, validation PSNR, commit, date) and sums the steps and seconds.
 ``benchmarks/prior_gate.py`` how two stages are combined: the shipped grey prior is the
 ``l2_level`` stage of 20,000 steps (``prior_grey.safetensors``) with the plain-L2 stage of
 10,000 steps for high estimated noise (``--export-as prior_grey_high.safetensors``), both
-started from the first 24,000-step grey prior (see the prior's page).
+started from the first 24,000-step grey prior; the shipped colour prior is a second stage of
+16,000 steps of its own recipe (see the prior's page).
 
 Usage::
 
-    python benchmarks/train_prior.py --models grey --loss l2_level    # the shipped grey prior
-    python benchmarks/train_prior.py --models colour                   # the shipped colour prior
+    python benchmarks/train_prior.py --models grey --loss l2_level    # the first grey prior
+    python benchmarks/train_prior.py --models colour                   # the first colour prior
     python benchmarks/train_prior.py --steps 500 --work runs/prior-smoke --no-export
     python benchmarks/train_prior.py --export-only        # export the finished trainings
-    python benchmarks/train_prior.py --models grey --export-only --work runs/prior-stage2-l2 \
+
+The shipped second stages, from the first priors (``git show
+e680307:src/noise2x/weights/prior_grey.safetensors > first_grey.safetensors``, the same for
+``prior_colour``)::
+
+    python benchmarks/train_prior.py --models grey --loss l2_level --steps 20000 --threads 2 \
+        --init "$PWD/first_grey.safetensors" --work runs/prior-stage2
+    python benchmarks/train_prior.py --models grey --loss l2 --steps 10000 --threads 2 \
+        --init "$PWD/first_grey.safetensors" --work runs/prior-stage2-l2 \
         --export-as prior_grey_high.safetensors        # the grey prior's high-noise net
-    python benchmarks/train_prior.py --models grey --loss l2_level --init prior_grey.safetensors \
-        --steps 20000 --threads 2 --no-export --work runs/prior-stage2   # a second stage
+    python benchmarks/train_prior.py --models colour --steps 16000 \
+        --init "$PWD/first_colour.safetensors" --work runs/prior-colour2
 
 References
 ----------
