@@ -32,6 +32,17 @@ def test_bm3d_on_a_real_image_gains_over_6_db_with_the_true_or_the_estimated_sig
     assert abs(estimate_sigma(noisy[0].numpy()) * 255 - 25.0) < 2.5
 
 
+def test_the_noise_estimate_is_scikit_images():
+    from skimage.restoration import estimate_sigma as skimage_sigma
+
+    rng = np.random.default_rng(3)
+    image = rng.random((3, 40, 56)) + 0.1 * rng.standard_normal((3, 40, 56))
+    expected = np.mean([skimage_sigma(channel) for channel in image])
+    assert estimate_sigma(image) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="cannot estimate the noise level"):
+        estimate_sigma(np.zeros((1, 16, 16)))
+
+
 def test_bm3d_colour_goes_through_the_rgb_filter_and_keeps_the_shape():
     rng = np.random.default_rng(0)
     clean = np.broadcast_to(np.linspace(0.2, 0.8, 24, dtype=np.float32), (3, 24, 24)).copy()
