@@ -99,6 +99,10 @@ def test_the_gate_picks_the_high_noise_net_from_the_estimated_sigma():
     assert Prior(weights=own).choose_weights(torch.from_numpy(high_noise)) == own
     with pytest.raises(ValueError, match="gate_sigma must be"):
         Prior(gate_sigma=0.0)
+    adapted = Prior(adapt=True, steps=1, eval_every=1, ensemble=1, crop=32, batch_size=1)
+    adapted.fit(torch.from_numpy(high_noise), device="cpu")  # adapts the high-noise net
+    adapted.fit(torch.from_numpy(low_noise), device="cpu")  # and reuses it: no new decision
+    assert adapted.gate["weights"] == HIGH_NOISE_PRIORS[1][0]
 
 
 def test_prior_denoises_a_smooth_test_image_by_a_wide_margin():

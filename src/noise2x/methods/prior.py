@@ -28,8 +28,9 @@ tiles (``noise2x.train.loop``): a random ``holdout`` fraction of a grid of squar
 never trained on; the reconstruction term rec on those tiles (with one fixed draw of the
 sub-sampler) is measured before training and every ``eval_every`` steps, and the weights with
 the lowest value are kept, so adaptation can only keep or improve the prior on those tiles.
-A `Prior` object adapts on the first image it is given and reuses that adaptation for every
-later call (the frames of one stack); build a new object for another scene.
+A `Prior` object adapts on the first image it is given (starting from the net the gate picks
+for that image) and reuses that adaptation for every later call (the frames of one stack);
+build a new object for another scene.
 
 References
 ----------
@@ -315,8 +316,9 @@ class Prior(SingleImageMethod):
         start = time.perf_counter()
         dev = resolve_device(device)
         x = noisy.to(dev, torch.float32)
-        net, _ = load_prior(x.shape[1], self.choose_weights(x), dev)
         history: list[float] = []
+        if not (self.config.adapt and self._adapted is not None):  # else: the adapted net
+            net, _ = load_prior(x.shape[1], self.choose_weights(x), dev)  # the gate decides
         if self.config.adapt:
             if self._adapted is None:
                 self._adapted, history = self._adapt(net, x, progress)
