@@ -52,7 +52,7 @@ def load(path: str):
     return load_checkpoint(path, "cpu").net
 
 
-def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, np.ndarray, dict]:
+def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, list, dict]:
     """Return outputs[name][noise] (list per image), the clean crops and the estimates.
 
     Estimates are on the 0-255 scale: estimates[noise] is one value per image.
