@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 from prior_validation import IMAGES, images  # benchmarks/: the script's folder is on sys.path
 
+from noise2x.metrics import psnr_np
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50)
@@ -94,11 +96,6 @@ def add_noise(noise: str, clean: np.ndarray, k: int) -> np.ndarray:
     return (clean + rng.normal(0, sigma / 255, clean.shape)).astype(np.float32)
 
 
-def psnr(out: np.ndarray, clean: np.ndarray) -> float:
-    """PSNR (dB) of `out` against `clean`, both in [0, 1]."""
-    return float(10 * np.log10(1.0 / np.mean((out.astype(np.float64) - clean) ** 2)))
-
-
 def blend_weight(estimate: float, t0: float, t1: float) -> float:
     """Weight of the high-noise net: 0 below `t0`, 1 from `t1`, linear between (gate: t0 = t1)."""
     if t1 <= t0:
@@ -114,7 +111,7 @@ def combined(outputs, clean, estimates, low: str, high: str, t0: float, t1: floa
         for k, ref in enumerate(clean):
             w = blend_weight(estimates[noise][k], t0, t1)
             out = (1 - w) * outputs[low][noise][k] + w * outputs[high][noise][k]
-            row.append(round(psnr(out, ref), 3))
+            row.append(round(psnr_np(out, ref, 1.0), 3))
         table[noise] = row
     return table
 
@@ -176,7 +173,8 @@ def main() -> None:
     outputs, clean, estimates = denoise_all(args.kind, candidates)
     psnr_db = {
         name: {
-            n: [round(psnr(o, c), 3) for o, c in zip(outs[n], clean, strict=True)] for n in NOISES
+            n: [round(psnr_np(o, c, 1.0), 3) for o, c in zip(outs[n], clean, strict=True)]
+            for n in NOISES
         }
         for name, outs in outputs.items()
     }
@@ -194,7 +192,7 @@ def main() -> None:
     psnr_db[f"blend {blend[0]}-{blend[1]}"] = combined(*combine, *blend)
     psnr_db["mean of both"] = {
         n: [
-            round(psnr(0.5 * (a + b), c), 3)
+            round(psnr_np(0.5 * (a + b), c, 1.0), 3)
             for a, b, c in zip(outputs[args.low][n], outputs[args.high][n], clean, strict=True)
         ]
         for n in NOISES

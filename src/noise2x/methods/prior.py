@@ -359,6 +359,15 @@ class Prior(SingleImageMethod):
         -------
         str or None
             A ``.safetensors`` path for ``load_prior``.
+
+        Raises
+        ------
+        Nothing: an image whose level cannot be estimated gets the default prior.
+
+        References
+        ----------
+        D. L. Donoho and I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage",
+        Biometrika 81(3), 1994 (the noise estimate).
         """
         from noise2x.methods.bm3d import estimate_sigma
         from noise2x.weights import HIGH_NOISE_PRIORS, WEIGHTS_DIR
