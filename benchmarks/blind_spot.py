@@ -186,7 +186,8 @@ def evaluate(part: str, models: dict[str, str], limit: int | None, ensemble: int
     import torch
 
     import noise2x
-    from noise2x.methods.bm3d import bm3d_denoise, estimate_sigma
+    from noise2x.methods.bm3d import bm3d_denoise
+    from noise2x.noise.estimate import estimate_sigma
 
     torch.set_num_threads(1)
     rows = []
@@ -462,8 +463,9 @@ def figure(report: dict, path: Path) -> None:
     import torch
 
     import noise2x
-    from noise2x.methods.bm3d import bm3d_denoise, estimate_sigma
+    from noise2x.methods.bm3d import bm3d_denoise
     from noise2x.metrics import psnr_np
+    from noise2x.noise.estimate import estimate_sigma
 
     torch.set_num_threads(1)
     panels = []

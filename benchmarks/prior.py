@@ -111,8 +111,9 @@ def run_job(job: tuple[str, str, str, bool, str]) -> dict:
     import torch
 
     import noise2x
-    from noise2x.methods.bm3d import bm3d_denoise, estimate_sigma
+    from noise2x.methods.bm3d import bm3d_denoise
     from noise2x.metrics import psnr_np, ssim_np
+    from noise2x.noise.estimate import estimate_sigma
 
     dataset, name, noise, adapt, runs = job
     torch.set_num_threads(1)

@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 import noise2x
 from noise2x.cli import app
 from noise2x.data.io import read_image, write_image
-from noise2x.methods.bm3d import BM3D, bm3d_denoise, estimate_sigma
+from noise2x.methods.bm3d import BM3D, bm3d_denoise
 from noise2x.metrics import psnr_np
 from noise2x.noise import add_noise
+from noise2x.noise.estimate import estimate_sigma
 
 
 def _set12_crop(data_path, size: int = 128) -> np.ndarray:
@@ -30,17 +31,6 @@ def test_bm3d_on_a_real_image_gains_over_6_db_with_the_true_or_the_estimated_sig
     assert psnr_np(given, clean, 1.0) > before + 6.0
     assert abs(psnr_np(estimated, clean, 1.0) - psnr_np(given, clean, 1.0)) < 0.3
     assert abs(estimate_sigma(noisy[0].numpy()) * 255 - 25.0) < 2.5
-
-
-def test_the_noise_estimate_is_scikit_images():
-    from skimage.restoration import estimate_sigma as skimage_sigma
-
-    rng = np.random.default_rng(3)
-    image = rng.random((3, 40, 56)) + 0.1 * rng.standard_normal((3, 40, 56))
-    expected = np.mean([skimage_sigma(channel) for channel in image])
-    assert estimate_sigma(image) == pytest.approx(expected, rel=1e-12)
-    with pytest.raises(ValueError, match="cannot estimate the noise level"):
-        estimate_sigma(np.zeros((1, 16, 16)))
 
 
 def test_bm3d_colour_goes_through_the_rgb_filter_and_keeps_the_shape():

@@ -7,7 +7,8 @@ Y. Mäkinen, L. Azzari and A. Foi (Tampere University), not reimplemented here.
 BM3D needs the noise level. Gaussian noise of known sigma is the case it was made for; give it
 (``sigma``, on the 0-255 scale of an 8-bit image whose [0, 1] working range is 255 levels).
 Otherwise sigma is estimated from the image as ``skimage.restoration.estimate_sigma`` does
-(`estimate_sigma`: wavelet median absolute deviation, Donoho & Johnstone 1994), per channel
+(``noise2x.noise.estimate.estimate_sigma``, re-exported here: wavelet median absolute
+deviation, Donoho & Johnstone 1994), per channel
 and averaged, which
 is what a user without a noise model can do. Grey images go to ``bm3d.bm3d``, colour images to
 ``bm3d.bm3d_rgb`` (opponent colour space). No training: a `ClassicalFilter`
@@ -26,58 +27,9 @@ import torch
 from torch import Tensor, nn
 
 from noise2x.methods.base import METHODS, FitResult, SingleImageMethod, psnr_db
+from noise2x.noise.estimate import MAD_TO_SIGMA, estimate_sigma
 
-MAD_TO_SIGMA = 0.6744897501960817
-"""The 75th percentile of the standard normal distribution (``scipy.stats.norm.ppf(0.75)``)."""
-
-
-def estimate_sigma(image: np.ndarray) -> float:
-    """Return the Gaussian noise level of `image`, in its own units.
-
-    Donoho and Johnstone's robust estimate, as ``skimage.restoration.estimate_sigma`` computes
-    it (same values): the median absolute value of the finest diagonal detail coefficients of
-    a one-level ``db2`` wavelet transform (PyWavelets; zero coefficients left out), divided by
-    `MAD_TO_SIGMA`; the mean over channels. Written out so that the prior's gate does not pay
-    the import of ``scipy.stats`` (about a second) on every start.
-
-    Parameters
-    ----------
-    image : np.ndarray, shape (C, H, W), float
-        One image; C is 1 or 3.
-
-    Returns
-    -------
-    float
-        The mean over channels of the estimated standard deviation.
-
-    Raises
-    ------
-    ValueError
-        If no positive finite level comes out (a constant image).
-
-    References
-    ----------
-    D. L. Donoho and I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage",
-    Biometrika 81(3), 1994 (section 4.2).
-    """
-    import warnings
-
-    import pywt
-
-    sigmas = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")  # numpy's warnings on a constant image: said below
-        for channel in image:
-            detail = pywt.dwtn(channel.astype(np.float64), "db2")["dd"]
-            detail = detail[np.nonzero(detail)]
-            sigmas.append(np.median(np.abs(detail)) / MAD_TO_SIGMA if detail.size else np.nan)
-        sigma = float(np.mean(sigmas))
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(
-            "bm3d: cannot estimate the noise level of this image (it is constant or has no "
-            "noise); give sigma (--sigma)"
-        )
-    return sigma
+__all__ = ["BM3D", "BM3DConfig", "MAD_TO_SIGMA", "bm3d_denoise", "estimate_sigma"]
 
 
 def _bm3d_module():
@@ -192,7 +144,10 @@ class BM3D(SingleImageMethod):
         """Return the noise level used for `image` (C, H, W), in [0, 1] units."""
         if self.config.sigma is not None:
             return self.config.sigma / 255.0
-        return estimate_sigma(image)
+        try:
+            return estimate_sigma(image)
+        except ValueError as err:
+            raise ValueError(f"bm3d: {err}; give sigma (--sigma)") from None
 
     def fit(
         self,

@@ -144,7 +144,7 @@ class RestoreLinesConfig(Self2SelfConfig):
         about 3 dB worse than BM3D (``benchmarks/lines.py``).
     sigma : float or None
         Noise level for ``denoiser="bm3d"``, on the 0-255 scale; None estimates it from the
-        filled image (``noise2x.methods.bm3d.estimate_sigma``).
+        filled image (``noise2x.noise.estimate.estimate_sigma``).
     residual : bool
         The network predicts a correction to the linear interpolation across the hidden
         lines (``InterpolationResidual``; its last layer starts at zero, so training starts

@@ -8,7 +8,7 @@ colour (``noise2x.weights.PRIORS``), loaded from the package with no network acc
 
 Grey images have a second net for high noise (``noise2x.weights.HIGH_NOISE_PRIORS``, gate):
 the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
-``noise2x.methods.bm3d.estimate_sigma``) and where it is at least the threshold (34 on the
+``noise2x.noise.estimate.estimate_sigma``) and where it is at least the threshold (34 on the
 0-255 scale), that net replaces the default one. Both are later training stages of the same
 U-Net that gain at different noise levels; the threshold was chosen on validation images
 (``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no
@@ -345,7 +345,7 @@ class Prior(SingleImageMethod):
         """Return the weights file for `noisy` (None: the default shipped prior); the gate.
 
         Without ``weights`` and with ``gate`` on, the Gaussian noise level of `noisy` is
-        estimated (``noise2x.methods.bm3d.estimate_sigma``, wavelet MAD; 0-255 scale) and the
+        estimated (``noise2x.noise.estimate.estimate_sigma``, wavelet MAD; 0-255 scale) and the
         shipped high-noise net (``noise2x.weights.HIGH_NOISE_PRIORS``) is returned where it is
         at least the threshold (``gate_sigma``, else the shipped one). The decision is kept in
         ``self.gate`` (estimated sigma, threshold, file). An image whose level cannot be
@@ -369,7 +369,7 @@ class Prior(SingleImageMethod):
         D. L. Donoho and I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage",
         Biometrika 81(3), 1994 (the noise estimate).
         """
-        from noise2x.methods.bm3d import estimate_sigma
+        from noise2x.noise.estimate import estimate_sigma
         from noise2x.weights import HIGH_NOISE_PRIORS, WEIGHTS_DIR
 
         self.gate = None

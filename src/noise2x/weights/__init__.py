@@ -45,7 +45,7 @@ PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 
 HIGH_NOISE_PRIORS = {1: ("prior_grey_high.safetensors", 34.0)}
 """For a number of channels: the prior used instead of `PRIORS`' where the image's estimated
-Gaussian sigma (0-255 scale, ``noise2x.methods.bm3d.estimate_sigma``) is at least the
+Gaussian sigma (0-255 scale, ``noise2x.noise.estimate.estimate_sigma``) is at least the
 threshold, and that threshold (chosen on validation images: ``benchmarks/prior_gate.py``)."""
 
 REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "commit", "seconds")
