@@ -98,12 +98,55 @@ MODELS = {
 }
 
 
-def write_pairs(model: str, work: Path) -> tuple[Path, Path]:
-    """Write the noisy pairs of `model` under WORK/pairs/<model>/{a,b} (skipping finished kinds)."""
+def kinds(sigma: str | None = None, lam: str | None = None) -> dict[str, tuple[str, list[str]]]:
+    """Return `KINDS` with other level ranges: Gaussian sigma `sigma`, Poisson lambda `lam`.
+
+    The ranges are ``"LO:HI"`` (None keeps the recipe's range). A narrower range trains a net
+    for part of the levels (the grey prior's low- and high-noise nets, picked per image by the
+    estimated sigma: ``noise2x.methods.prior``); the Poisson-Gaussian kind keeps its Gaussian
+    part, sigma in [0, 25].
+    """
+    chosen = {}
+    for kind, (noise, options) in KINDS.items():
+        options = list(options)
+        if sigma is not None and noise == "gaussian":
+            options[options.index("--sigma") + 1] = sigma
+        if lam is not None and noise != "gaussian":
+            options[options.index("--lam") + 1] = lam
+        chosen[kind] = (noise, options)
+    return chosen
+
+
+def pair_kinds(work: Path, model: str) -> dict[str, tuple[str, list[str]]]:
+    """Return the kinds the pairs of `model` under WORK were written with (``noise.json``)."""
+    record = work / "pairs" / model / "noise.json"
+    if record.is_file():
+        return {k: (v[0], v[1]) for k, v in json.loads(record.read_text()).items()}
+    return KINDS
+
+
+def write_pairs(
+    model: str, work: Path, sigma: str | None = None, lam: str | None = None
+) -> tuple[Path, Path]:
+    """Write the noisy pairs of `model` under WORK/pairs/<model>/{a,b} (skipping finished kinds).
+
+    `sigma` and `lam` narrow the recipe's level ranges (`kinds`); the kinds used are recorded
+    in ``WORK/pairs/<model>/noise.json``, and a rerun with other ranges is refused (the files
+    already written would mix two recipes).
+    """
     spec = MODELS[model]
     root = work / "pairs" / model
+    chosen = kinds(sigma, lam)
+    record = root / "noise.json"
+    if record.is_file() and pair_kinds(work, model) != chosen:
+        sys.exit(f"{root} holds pairs of other level ranges ({record}): use another --work")
+    if not record.is_file() and any(root.glob(".*.done")):
+        if chosen != KINDS:
+            sys.exit(f"{root} holds pairs of the recipe's ranges: use another --work")
+    root.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({k: list(v) for k, v in chosen.items()}, indent=1))
     for k, kind in enumerate(spec["kinds"]):
-        noise, options = KINDS[kind]
+        noise, options = chosen[kind]
         done = root / f".{kind}.done"
         if done.exists():
             continue
@@ -253,6 +296,7 @@ def export_prior(
         ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     spec = MODELS[model]
+    noise = pair_kinds(work, model)
     config = denoiser.config
     init = config["run"].get("init")
     recipe = "benchmarks/train_prior.py: noise2x train " + " ".join(
@@ -288,7 +332,7 @@ def export_prior(
         "recipe": " ; then ".join(s["recipe"] for s in stages),
         "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
         "(no clean image in training or model selection)",
-        "noise": {k: " ".join(KINDS[k][1]) + f" ({KINDS[k][0]})" for k in spec["kinds"]},
+        "noise": {k: " ".join(noise[k][1]) + f" ({noise[k][0]})" for k in spec["kinds"]},
         "steps": sum(s["steps"] for s in stages),
         "max_steps": sum(s["max_steps"] for s in stages),
         "val_psnr_db": best,
@@ -325,6 +369,12 @@ def main() -> None:
     parser.add_argument(
         "--rampdown", type=float, default=0.3, help="fraction of the steps the lr ramps down over"
     )
+    parser.add_argument(
+        "--sigma", default=None, help="Gaussian sigma range LO:HI of the pairs (0-255; 0:55)"
+    )
+    parser.add_argument(
+        "--lam", default=None, help="Poisson lambda range LO:HI of the pairs (photons; 10:200)"
+    )
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     parser.add_argument(
@@ -347,7 +397,7 @@ def main() -> None:
     log = args.work / "training.json"
     if not args.export_only:
         for model in args.models:
-            write_pairs(model, args.work)
+            write_pairs(model, args.work, args.sigma, args.lam)
         if args.init and Path(args.init).parent == Path("."):
             from noise2x.weights import WEIGHTS_DIR
 
