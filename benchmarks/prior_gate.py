@@ -9,16 +9,24 @@ picking the net per image from its estimated noise level keeps the gains of both
 - every candidate denoises the same noisy crops (Gaussian sigma 5, 10, ..., 50 on the 0-255
   scale, and Poisson lambda 10, 30, 100 photons at intensity 1; one pass, no self-ensemble),
   and the noise level of every noisy crop is estimated from the crop alone
-  (``noise2x.methods.bm3d.estimate_sigma``: wavelet MAD, 0-255 scale);
+  (``noise2x.noise.estimate.estimate_sigma``: wavelet MAD, 0-255 scale);
 - a **gate** at threshold T uses the ``low`` candidate when the estimate is below T and the
   ``high`` one otherwise; a **blend** mixes the two outputs with a weight ramped linearly
   from 0 to 1 between T0 and T1 (two passes, one per net);
-- T (and T0, T1) are chosen to maximise the mean PSNR over every noise and image.
+- with ``--mid``, a **three-band gate** at T1 < T2 uses ``low`` below T1, ``mid`` from T1
+  to T2 and ``high`` from T2 (no blend);
+- with ``--fmd``, the first raw captures of FMD fields 15 and 16 (the validation fields of
+  ``benchmarks/real_fmd.py``, real microscope noise; against their avg50) are one more noise,
+  ``fmd``, so that the gate is also chosen for real noise;
+- T (T1, T2; T0, T1 of the blend) are chosen to maximise the mean PSNR over every noise and
+  image.
 
 Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
+    python benchmarks/prior_gate.py grey low=A.ckpt mid=B.safetensors high=C.safetensors \
+        --low low --mid mid --high high --fmd
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """
@@ -30,7 +38,8 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
-from prior_validation import IMAGES, images  # benchmarks/: the script's folder is on sys.path
+from prior_settings import FMD  # benchmarks/: the script's folder is on sys.path
+from prior_validation import IMAGES, images
 
 from noise2x.metrics import psnr_np
 
@@ -41,6 +50,10 @@ LAMBDAS = (10, 30, 100)
 NOISES = (*map(str, SIGMAS), *(f"poisson{lam}" for lam in LAMBDAS))
 """Noise labels: a Gaussian sigma (0-255 scale) or ``poisson<lambda>``."""
 THRESHOLDS = tuple(range(10, 61))
+FMD_FIELDS = (15, 16)
+"""The FMD validation fields (``benchmarks/real_fmd.py`` tests on 17-20)."""
+FMD_CAPTURES = 3
+"""Raw captures per FMD validation field (independent noise of the same scene)."""
 
 
 def load(path: str):
@@ -54,35 +67,65 @@ def load(path: str):
     return load_checkpoint(path, "cpu").net
 
 
-def denoise_all(kind: str, candidates: dict[str, str]) -> tuple[dict, list, dict]:
-    """Return outputs[name][noise] (list per image), the clean crops and the estimates.
+def fmd_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return (noisy, clean) of the first raw captures of each FMD validation field, (1, H, W).
 
-    Estimates are on the 0-255 scale: estimates[noise] is one value per image.
+    `FMD_CAPTURES` captures per field of `FMD_FIELDS`, float32 in [0, 1]; clean is avg50.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the FMD folder is missing (set NOISE2X_DATA).
+    """
+    from noise2x.data.io import read_image
+
+    if not FMD.is_dir():
+        raise FileNotFoundError(f"missing {FMD} (set NOISE2X_DATA)")
+    pairs = []
+    for field in FMD_FIELDS:
+        clean = read_image(FMD / "gt" / str(field) / "avg50.png")[0]
+        for capture in range(FMD_CAPTURES):
+            noisy = read_image(FMD / "raw" / str(field) / f"HV110_P05005100{capture:02d}.png")[0]
+            pairs.append((noisy, clean))
+    return pairs
+
+
+def denoise_all(
+    kind: str, candidates: dict[str, str], fmd: bool = False
+) -> tuple[dict, dict, dict]:
+    """Return outputs[name][noise] and clean[noise] (lists per image), and the estimates.
+
+    Estimates are on the 0-255 scale: estimates[noise] is one value per image. With `fmd`,
+    the noise ``fmd`` holds the FMD validation captures (`fmd_pairs`).
     """
     import torch
 
-    from noise2x.methods.bm3d import estimate_sigma
+    from noise2x.noise.estimate import estimate_sigma
 
     nets = {name: load(path) for name, path in candidates.items()}
-    crops = list(images(kind).values())
+    crops = [c[None] if c.ndim == 2 else c for c in images(kind).values()]
     outputs: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in nets}
     estimates: dict[str, list[float]] = {}
-    for noise in NOISES:
-        for k, clean in enumerate(crops):
-            noisy = add_noise(noise, clean, k)
-            chw = noisy[None] if noisy.ndim == 2 else noisy
-            estimates.setdefault(noise, []).append(round(255 * estimate_sigma(chw), 3))
-            x = torch.from_numpy(chw)[None]
+    clean: dict[str, list[np.ndarray]] = {}
+    inputs = {n: [(add_noise(n, c, k), c) for k, c in enumerate(crops)] for n in NOISES}
+    if fmd:
+        inputs["fmd"] = fmd_pairs()
+    for noise, pairs in inputs.items():
+        for noisy, reference in pairs:
+            clean.setdefault(noise, []).append(reference)
+            estimates.setdefault(noise, []).append(round(255 * estimate_sigma(noisy), 3))
+            x = torch.from_numpy(noisy)[None]
             for name, net in nets.items():
                 with torch.inference_mode():
                     out = net(x)[0].clamp(0, 1).numpy()
                 outputs[name].setdefault(noise, []).append(out)
-    clean = [c[None] if c.ndim == 2 else c for c in crops]
     return outputs, clean, estimates
 
 
 def add_noise(noise: str, clean: np.ndarray, k: int) -> np.ndarray:
     """Return the noisy view of the k-th clean crop (float32, not clipped) for a noise label.
+
+    `clean` is (H, W) or (C, H, W), float32 in [0, 1]; the result has its shape.
 
     Gaussian: seed ``1000 * sigma + k`` (the inputs of ``prior_validation.py``); Poisson:
     ``poisson(lambda * clean) / lambda`` with seed ``70000 + 100 * lambda + k``.
@@ -106,14 +149,30 @@ def blend_weight(estimate: float, t0: float, t1: float) -> float:
 def combined(outputs, clean, estimates, low: str, high: str, t0: float, t1: float) -> dict:
     """Return the PSNR per noise and image of the low/high combination at (t0, t1)."""
     table = {}
-    for noise in NOISES:
+    for noise in clean:
         row = []
-        for k, ref in enumerate(clean):
+        for k, ref in enumerate(clean[noise]):
             w = blend_weight(estimates[noise][k], t0, t1)
             out = (1 - w) * outputs[low][noise][k] + w * outputs[high][noise][k]
             row.append(round(psnr_np(out, ref, 1.0), 3))
         table[noise] = row
     return table
+
+
+def banded(psnr_db: dict, estimates: dict, bands: list[str], thresholds: tuple) -> dict:
+    """Return the PSNR per noise and image of a hard gate over several nets.
+
+    `bands` names the nets from low to high noise, `thresholds` the estimated sigma from which
+    each next band is used (increasing, one fewer than `bands`); `psnr_db[name][noise]` holds
+    each net's PSNR per image (a hard gate's PSNR is its chosen net's).
+    """
+    return {
+        noise: [
+            psnr_db[bands[sum(e >= t for t in thresholds)]][noise][k]
+            for k, e in enumerate(estimates[noise])
+        ]
+        for noise in estimates
+    }
 
 
 def mean_over(table: dict) -> float:
@@ -125,25 +184,49 @@ def render(report: dict) -> str:
     """Return the Markdown table of `report`."""
     rows = report["psnr_db"]
     chosen = report["chosen"]
-    heads = [f"lambda {n[7:]}" if n.startswith("poisson") else f"sigma {n}" for n in NOISES]
+    noises = list(report["estimated_sigma"])
+    heads = [
+        "FMD (real)"
+        if n == "fmd"
+        else f"lambda {n[7:]}"
+        if n.startswith("poisson")
+        else f"sigma {n}"
+        for n in noises
+    ]
+    if report.get("mid"):
+        t1, t2 = chosen["gate"]
+        how = (
+            f"Nets: `{report['low']}` where the estimated sigma < {t1:g}, `{report['mid']}` "
+            f"from {t1:g} to {t2:g}, `{report['high']}` from {t2:g} (thresholds chosen here, "
+            "maximising the mean over every noise)."
+        )
+    else:
+        how = (
+            f"Low-noise net `{report['low']}`, high-noise net `{report['high']}`; gate: the "
+            f"high-noise net where the estimated sigma >= {chosen['gate']:g}; blend: weight of "
+            f"the high-noise net ramped from 0 at {chosen['blend'][0]:g} to 1 at "
+            f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every noise)."
+        )
+    fmd = (
+        f" FMD: the first {FMD_CAPTURES} raw captures of fields "
+        f"{', '.join(map(str, FMD_FIELDS))} against avg50 (validation fields of real_fmd.py)."
+        if "fmd" in noises
+        else ""
+    )
     lines = [
-        f"Combining two prior candidates by the estimated noise level, {report['date']} "
+        f"Combining prior candidates by the estimated noise level, {report['date']} "
         f"({report['kind']}): {len(report['images'])} validation images (scikit-image samples, "
         "in no test set), 256x256 centre crops, Gaussian noise (sigma) and Poisson noise (lambda), "
-        "one pass; PSNR (dB), mean over "
-        f"the images. Low-noise net `{report['low']}`, high-noise net `{report['high']}`; "
-        f"gate: the high-noise net where the estimated sigma >= {chosen['gate']:g}; blend: "
-        f"weight of the high-noise net ramped from 0 at {chosen['blend'][0]:g} to 1 at "
-        f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every noise).",
+        f"one pass; PSNR (dB), mean over the images.{fmd} {how}",
         "",
         "| candidate | " + " | ".join(heads) + " | mean |",
-        "| --- " * (2 + len(NOISES)) + "|",
+        "| --- " * (2 + len(noises)) + "|",
     ]
     for name, table in rows.items():
-        means = [f"{np.mean(table[n]):.2f}" for n in NOISES]
+        means = [f"{np.mean(table[n]):.2f}" for n in noises]
         lines.append(f"| {name} | " + " | ".join(means) + f" | {mean_over(table):.3f} |")
     estimates = report["estimated_sigma"]
-    means = [f"{np.mean(estimates[n]):.1f}" for n in NOISES]
+    means = [f"{np.mean(estimates[n]):.1f}" for n in noises]
     lines.append("| (estimated sigma, mean) | " + " | ".join(means) + " | |")
     return "\n".join(lines) + "\n"
 
@@ -156,7 +239,9 @@ def main() -> None:
     parser.add_argument("kind", choices=list(IMAGES))
     parser.add_argument("candidates", nargs="+", help="NAME=FILE (.ckpt or .safetensors)")
     parser.add_argument("--low", required=True, help="candidate used at low estimated sigma")
+    parser.add_argument("--mid", default=None, help="candidate between two thresholds")
     parser.add_argument("--high", required=True, help="candidate used at high estimated sigma")
+    parser.add_argument("--fmd", action="store_true", help="add the FMD validation captures")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_gate.json")
     args = parser.parse_args()
@@ -164,39 +249,50 @@ def main() -> None:
     if bad:
         parser.error(f"candidates are NAME=FILE, got {bad[0]!r}")
     candidates = dict(c.split("=", 1) for c in args.candidates)
-    for name in (args.low, args.high):
+    bands = [b for b in (args.low, args.mid, args.high) if b is not None]
+    for name in bands:
         if name not in candidates:
-            parser.error(f"--low/--high name a candidate, got {name!r}")
+            parser.error(f"--low/--mid/--high name a candidate, got {name!r}")
     import torch
 
     torch.set_num_threads(args.threads)
-    outputs, clean, estimates = denoise_all(args.kind, candidates)
+    outputs, clean, estimates = denoise_all(args.kind, candidates, args.fmd)
     psnr_db = {
         name: {
-            n: [round(psnr_np(o, c, 1.0), 3) for o, c in zip(outs[n], clean, strict=True)]
-            for n in NOISES
+            n: [round(psnr_np(o, c, 1.0), 3) for o, c in zip(outs[n], clean[n], strict=True)]
+            for n in clean
         }
         for name, outs in outputs.items()
     }
-    combine = (outputs, clean, estimates, args.low, args.high)
-    gates = {t: mean_over(combined(*combine, t, t)) for t in THRESHOLDS}
-    gate = max(gates, key=gates.get)
-    blends = {
-        (t0, t1): mean_over(combined(*combine, t0, t1))
-        for t0 in THRESHOLDS[::2]
-        for t1 in THRESHOLDS[::2]
-        if t1 > t0
-    }
-    blend = max(blends, key=blends.get)
-    psnr_db[f"gate at {gate}"] = combined(*combine, gate, gate)
-    psnr_db[f"blend {blend[0]}-{blend[1]}"] = combined(*combine, *blend)
-    psnr_db["mean of both"] = {
-        n: [
-            round(psnr_np(0.5 * (a + b), c, 1.0), 3)
-            for a, b, c in zip(outputs[args.low][n], outputs[args.high][n], clean, strict=True)
-        ]
-        for n in NOISES
-    }
+    if args.mid:
+        pairs = [(a, b) for a in THRESHOLDS for b in THRESHOLDS if b > a]
+        gates = {t: mean_over(banded(psnr_db, estimates, bands, t)) for t in pairs}
+        gate = max(gates, key=gates.get)
+        psnr_db[f"gate at {gate[0]} and {gate[1]}"] = banded(psnr_db, estimates, bands, gate)
+        chosen = {"gate": list(gate)}
+    else:
+        combine = (outputs, clean, estimates, args.low, args.high)
+        gates = {t: mean_over(combined(*combine, t, t)) for t in THRESHOLDS}
+        gate = max(gates, key=gates.get)
+        blends = {
+            (t0, t1): mean_over(combined(*combine, t0, t1))
+            for t0 in THRESHOLDS[::2]
+            for t1 in THRESHOLDS[::2]
+            if t1 > t0
+        }
+        blend = max(blends, key=blends.get)
+        psnr_db[f"gate at {gate}"] = combined(*combine, gate, gate)
+        psnr_db[f"blend {blend[0]}-{blend[1]}"] = combined(*combine, *blend)
+        psnr_db["mean of both"] = {
+            n: [
+                round(psnr_np(0.5 * (a + b), c, 1.0), 3)
+                for a, b, c in zip(
+                    outputs[args.low][n], outputs[args.high][n], clean[n], strict=True
+                )
+            ]
+            for n in clean
+        }
+        chosen = {"gate": gate, "blend": list(blend)}
     report = {
         "benchmark": "prior_gate",
         "date": dt.date.today().isoformat(),
@@ -204,13 +300,17 @@ def main() -> None:
         "kind": args.kind,
         "candidates": candidates,
         "low": args.low,
+        "mid": args.mid,
         "high": args.high,
         "images": list(IMAGES[args.kind]),
-        "noises": list(NOISES),
+        "noises": list(clean),
         "estimated_sigma": estimates,
         "psnr_db": psnr_db,
-        "gate_mean_db": {str(t): round(v, 4) for t, v in gates.items()},
-        "chosen": {"gate": gate, "blend": list(blend)},
+        "gate_mean_db": {
+            (f"{t[0]},{t[1]}" if isinstance(t, tuple) else str(t)): round(v, 4)
+            for t, v in gates.items()
+        },
+        "chosen": chosen,
     }
     report["markdown"] = render(report)
     write_result(report, args.out)
