@@ -4,13 +4,14 @@
 For every (image, noise) job the same noisy input goes to:
 
 - ``prior``: ``noise2x.denoise(noisy)`` with the default settings (the shipped prior, its
-  default self-ensemble, no noise level given; for grey images its gate picks the high-noise
-  net from the estimated sigma, and the table counts the images that got it);
+  default self-ensemble, no noise level given; for grey images its gate picks the low-noise,
+  default or high-noise net from the estimated sigma, and the table counts the images that
+  got each);
 - ``prior_adapt``: the same with ``adapt=True`` (test-time adaptation, its default steps), on
   the first ``--adapt-limit`` images of each set and noise (and every FMD field);
 - ``bm3d``: BM3D (the ``bm3d`` package; ``bm3d_rgb`` for colour) given the *true* sigma for
-  Gaussian noise, sigma estimated from the image (``skimage.restoration.estimate_sigma``)
-  for Poisson and real noise.
+  Gaussian noise, sigma estimated from the image (``noise2x.noise.estimate``: the values of
+  ``skimage.restoration.estimate_sigma``) for Poisson and real noise.
 
 Noise: Gaussian sigma 15, 25, 50 and Poisson lambda 30 on grey Set12 and BSD68, Gaussian sigma
 25 and 50 on colour CBSD68, not clipped, drawn with the seed of ``benchmarks/zsn2n.py``
@@ -223,7 +224,7 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
-        "| high-noise net | adapted: n | prior | prior + adapt | s adapt |",
+        "| nets low/default/high | adapted: n | prior | prior + adapt | s adapt |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, noise in CONDITIONS:
@@ -244,8 +245,9 @@ def render(report: dict) -> str:
         gain = _mean(sel, "prior") - _mean(sel, "bm3d")
         seconds = f"{_mean(sel, 'bm3d', 'seconds'):.1f} | {_mean(sel, 'prior', 'seconds'):.1f} "
         gated = [r["gate"] for r in sel if r.get("gate")]  # grey rows of a gated prior
-        high = sum(g["weights"] is not None for g in gated)
-        seconds += f"| {high}/{len(gated)} " if gated else "| – "
+        nets = [(g["weights"] or "default").removesuffix(".safetensors") for g in gated]
+        used = [sum(n.endswith(band) for n in nets) for band in ("_low", "default", "_high")]
+        seconds += f"| {'/'.join(map(str, used))} " if gated else "| – "
         lines.append(
             f"| {dataset} | {noise} | {len(sel)} | {cell['noisy']} | {cell['bm3d']} | "
             f"{cell['prior']} | {gain:+.2f} | {seconds}" + adapt
@@ -383,7 +385,7 @@ def main() -> None:
         if not folder.is_dir():
             sys.exit(f"missing data folder {folder} (set NOISE2X_DATA)")
     from noise2x.report.machine import machine
-    from noise2x.weights import HIGH_NOISE_PRIORS, PRIORS, WEIGHTS_DIR, read_metadata
+    from noise2x.weights import PRIOR_BANDS, PRIORS, WEIGHTS_DIR, read_metadata
 
     # resume: the rows of an interrupted run, or of a finished smaller run (--limit)
     previous = partial if partial.exists() else args.out if args.out.exists() else None
@@ -398,8 +400,10 @@ def main() -> None:
             "weights": {
                 **{c: read_metadata(WEIGHTS_DIR / f) for c, f in PRIORS.items()},
                 **{
-                    f"{c} high noise": {**read_metadata(WEIGHTS_DIR / f), "gate_sigma": t}
-                    for c, (f, t) in HIGH_NOISE_PRIORS.items()
+                    f"{c} band from {t:g}": {**read_metadata(WEIGHTS_DIR / f), "from_sigma": t}
+                    for c, bands in PRIOR_BANDS.items()
+                    for t, f in bands
+                    if f != PRIORS[c]
                 },
             },
             "rows": [],

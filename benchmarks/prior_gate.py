@@ -1,4 +1,4 @@
-"""Choose how to combine two prior candidates by the estimated noise level (validation only).
+"""Choose how to combine prior candidates by the estimated noise level (validation only).
 
 The second stages of the grey prior (``benchmarks/train_prior.py --init``) moved PSNR between
 noise levels instead of adding it: one gains at low and middle sigma, another at high sigma
@@ -13,20 +13,22 @@ picking the net per image from its estimated noise level keeps the gains of both
 - a **gate** at threshold T uses the ``low`` candidate when the estimate is below T and the
   ``high`` one otherwise; a **blend** mixes the two outputs with a weight ramped linearly
   from 0 to 1 between T0 and T1 (two passes, one per net);
-- with ``--mid``, a **three-band gate** at T1 < T2 uses ``low`` below T1, ``mid`` from T1
-  to T2 and ``high`` from T2 (no blend);
+- with ``--bands A,B,C,...`` (candidate names from low to high noise; a name may come back),
+  a **banded gate** at thresholds T1 < T2 < ... uses A below T1, B from T1 to T2, and so on
+  (a hard switch; every increasing tuple of thresholds from 2 to 60 is tried);
 - with ``--fmd``, the first raw captures of FMD fields 15 and 16 (the validation fields of
   ``benchmarks/real_fmd.py``, real microscope noise; against their avg50) are one more noise,
   ``fmd``, so that the gate is also chosen for real noise;
-- T (T1, T2; T0, T1 of the blend) are chosen to maximise the mean PSNR over every noise and
-  image.
+- T (T1, T2, ...; T0, T1 of the blend) are chosen to maximise the mean PSNR over every noise
+  and image.
 
 Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    python benchmarks/prior_gate.py grey low=A.ckpt mid=B.safetensors high=C.safetensors \
-        --low low --mid mid --high high --fmd
+    python benchmarks/prior_gate.py grey grey=src/noise2x/weights/prior_grey.safetensors \
+        low=runs/spec-low/.../best.ckpt high=runs/spec-high/.../best.ckpt \
+        --bands grey,low,grey,high --compare grey,high_before@34 --fmd   # the shipped gate
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +53,9 @@ LAMBDAS = (10, 30, 100)
 NOISES = (*map(str, SIGMAS), *(f"poisson{lam}" for lam in LAMBDAS))
 """Noise labels: a Gaussian sigma (0-255 scale) or ``poisson<lambda>``."""
 THRESHOLDS = tuple(range(10, 61))
+"""Thresholds tried for the two-net gate and blend (0-255 scale)."""
+BAND_THRESHOLDS = tuple(range(2, 61))
+"""Thresholds tried for a banded gate (0-255 scale)."""
 FMD_FIELDS = (15, 16)
 """The FMD validation fields (``benchmarks/real_fmd.py`` tests on 17-20)."""
 FMD_CAPTURES = 3
@@ -193,12 +199,13 @@ def render(report: dict) -> str:
         else f"sigma {n}"
         for n in noises
     ]
-    if report.get("mid"):
-        t1, t2 = chosen["gate"]
+    if report.get("bands"):
+        bands, ts = report["bands"], chosen["gate"]
+        spans = [f"`{bands[0]}` below {ts[0]:g}"]
+        spans += [f"`{b}` from {t:g}" for b, t in zip(bands[1:], ts, strict=True)]
         how = (
-            f"Nets: `{report['low']}` where the estimated sigma < {t1:g}, `{report['mid']}` "
-            f"from {t1:g} to {t2:g}, `{report['high']}` from {t2:g} (thresholds chosen here, "
-            "maximising the mean over every noise)."
+            "Banded gate by the estimated sigma: " + ", ".join(spans) + " (thresholds chosen "
+            "here, maximising the mean over every noise)."
         )
     else:
         how = (
@@ -238,9 +245,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=list(IMAGES))
     parser.add_argument("candidates", nargs="+", help="NAME=FILE (.ckpt or .safetensors)")
-    parser.add_argument("--low", required=True, help="candidate used at low estimated sigma")
-    parser.add_argument("--mid", default=None, help="candidate between two thresholds")
-    parser.add_argument("--high", required=True, help="candidate used at high estimated sigma")
+    parser.add_argument("--low", help="two-net gate: the candidate used at low estimated sigma")
+    parser.add_argument("--high", help="two-net gate: the candidate used at high estimated sigma")
+    parser.add_argument("--bands", help="banded gate: candidates from low to high noise, A,B,...")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        help="a fixed banded gate to score beside, A,B,...@T1,T2,... (e.g. the shipped one)",
+    )
     parser.add_argument("--fmd", action="store_true", help="add the FMD validation captures")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_gate.json")
@@ -249,10 +262,17 @@ def main() -> None:
     if bad:
         parser.error(f"candidates are NAME=FILE, got {bad[0]!r}")
     candidates = dict(c.split("=", 1) for c in args.candidates)
-    bands = [b for b in (args.low, args.mid, args.high) if b is not None]
+    if args.bands:
+        bands = args.bands.split(",")
+        if len(bands) < 2 or len(bands) > 4:
+            parser.error(f"--bands names 2 to 4 candidates, got {args.bands!r}")
+    elif args.low and args.high:
+        bands = [args.low, args.high]
+    else:
+        parser.error("give --low and --high (two-net gate and blend) or --bands")
     for name in bands:
         if name not in candidates:
-            parser.error(f"--low/--mid/--high name a candidate, got {name!r}")
+            parser.error(f"--low/--high/--bands name a candidate, got {name!r}")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -264,12 +284,14 @@ def main() -> None:
         }
         for name, outs in outputs.items()
     }
-    if args.mid:
-        pairs = [(a, b) for a in THRESHOLDS for b in THRESHOLDS if b > a]
-        gates = {t: mean_over(banded(psnr_db, estimates, bands, t)) for t in pairs}
+    if args.bands:
+        tried = itertools.combinations(BAND_THRESHOLDS, len(bands) - 1)
+        gates = {t: mean_over(banded(psnr_db, estimates, bands, t)) for t in tried}
         gate = max(gates, key=gates.get)
-        psnr_db[f"gate at {gate[0]} and {gate[1]}"] = banded(psnr_db, estimates, bands, gate)
+        label = "banded gate at " + ", ".join(map(str, gate))
+        psnr_db[label] = banded(psnr_db, estimates, bands, gate)
         chosen = {"gate": list(gate)}
+        gates = dict(sorted(gates.items(), key=lambda kv: -kv[1])[:50])  # the best 50 kept
     else:
         combine = (outputs, clean, estimates, args.low, args.high)
         gates = {t: mean_over(combined(*combine, t, t)) for t in THRESHOLDS}
@@ -293,6 +315,14 @@ def main() -> None:
             for n in clean
         }
         chosen = {"gate": gate, "blend": list(blend)}
+    for fixed in args.compare:
+        names, _, at = fixed.partition("@")
+        names, at = names.split(","), tuple(float(t) for t in at.split(",") if t)
+        if len(at) != len(names) - 1 or any(n not in candidates for n in names):
+            parser.error(f"--compare A,B,...@T1,...: one threshold fewer than names, got {fixed}")
+        psnr_db[f"{', '.join(names)} at {', '.join(f'{t:g}' for t in at)}"] = banded(
+            psnr_db, estimates, names, at
+        )
     report = {
         "benchmark": "prior_gate",
         "date": dt.date.today().isoformat(),
@@ -300,14 +330,14 @@ def main() -> None:
         "kind": args.kind,
         "candidates": candidates,
         "low": args.low,
-        "mid": args.mid,
         "high": args.high,
+        **({"bands": bands} if args.bands else {}),
         "images": list(IMAGES[args.kind]),
         "noises": list(clean),
         "estimated_sigma": estimates,
         "psnr_db": psnr_db,
         "gate_mean_db": {
-            (f"{t[0]},{t[1]}" if isinstance(t, tuple) else str(t)): round(v, 4)
+            (",".join(map(str, t)) if isinstance(t, tuple) else str(t)): round(v, 4)
             for t, v in gates.items()
         },
         "chosen": chosen,

@@ -62,6 +62,17 @@ e680307:src/noise2x/weights/prior_grey.safetensors > first_grey.safetensors``, t
     python benchmarks/train_prior.py --models colour --steps 16000 \
         --init "$PWD/first_colour.safetensors" --work runs/prior-colour2
 
+**Nets for part of the levels** (``--sigma`` / ``--lam`` narrow the pairs' ranges; the pairs go
+to their own ``--work``), third stages from the two shipped grey nets, one thread each, side
+by side::
+
+    python benchmarks/train_prior.py --models grey --loss l2_level --sigma 0:35 --lam 25:200 \
+        --init prior_grey.safetensors --lr 1e-4 --rampdown 0.5 --steps 10000 \
+        --work runs/spec-low --export-as prior_grey_low.safetensors
+    python benchmarks/train_prior.py --models grey --loss l2 --sigma 30:55 --lam 10:40 \
+        --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 10000 \
+        --work runs/spec-high --no-export
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
@@ -320,11 +331,13 @@ def export_prior(
         "seconds": round(seconds, 1),
         "commit": commit,
         "date": dt.date.today().isoformat(),
+        "noise": {k: " ".join(noise[k][1]) + f" ({noise[k][0]})" for k in spec["kinds"]},
     }
     stages = [stage]
     if init:
         earlier = read_metadata(start_weights(work, init))
         stages = earlier.get("stages") or [{key: earlier.get(key) for key in stage}]
+        stages = [{**s, "noise": s.get("noise") or earlier["noise"]} for s in stages]
         stages = [*stages, stage]
     metadata = {
         "net": config["net"],
@@ -332,7 +345,7 @@ def export_prior(
         "recipe": " ; then ".join(s["recipe"] for s in stages),
         "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
         "(no clean image in training or model selection)",
-        "noise": {k: " ".join(noise[k][1]) + f" ({noise[k][0]})" for k in spec["kinds"]},
+        "noise": stage["noise"],  # of the last stage; each stage lists its own
         "steps": sum(s["steps"] for s in stages),
         "max_steps": sum(s["max_steps"] for s in stages),
         "val_psnr_db": best,

@@ -11,7 +11,7 @@ from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
 from noise2x.methods.prior import load_prior
 from noise2x.weights import (
-    HIGH_NOISE_PRIORS,
+    PRIOR_BANDS,
     PRIORS,
     REQUIRED,
     WEIGHTS_DIR,
@@ -20,7 +20,9 @@ from noise2x.weights import (
     save_weights,
 )
 
-SHIPPED = [*PRIORS.items(), *((c, name) for c, (name, _) in HIGH_NOISE_PRIORS.items())]
+SHIPPED = sorted(
+    {*PRIORS.items(), *((c, name) for c, bands in PRIOR_BANDS.items() for _, name in bands)}
+)
 
 
 def _noisy(shape, sigma=25.0, seed=0):
@@ -76,22 +78,38 @@ def test_settings_are_checked():
         Prior(sigmaa=3)
 
 
-def test_the_gate_picks_the_high_noise_net_from_the_estimated_sigma():
-    high = str(WEIGHTS_DIR / HIGH_NOISE_PRIORS[1][0])
-    threshold = HIGH_NOISE_PRIORS[1][1]
-    _, low_noise = _noisy((1, 1, 64, 96), sigma=10.0)
-    _, high_noise = _noisy((1, 1, 64, 96), sigma=50.0)
+def _band(start: float) -> tuple[float, str]:
+    """The file of the band of PRIOR_BANDS[1] that starts at `start`, and where it ends."""
+    bands = PRIOR_BANDS[1]
+    k = [b[0] for b in bands].index(start)
+    return bands[k][1], bands[k + 1][0] if k + 1 < len(bands) else start + 30
+
+
+def test_the_gate_picks_the_net_of_the_estimated_sigma_band():
+    bands = PRIOR_BANDS[1]
+    (high_at, high_name), (low_at, low_name) = bands[-1], bands[1]
+    assert bands[0] == (0.0, PRIORS[1]) and "low" in low_name and "high" in high_name
+    high, low = str(WEIGHTS_DIR / high_name), str(WEIGHTS_DIR / low_name)
+    _, low_end = _band(low_at)
+    _, low_noise = _noisy((1, 1, 64, 96), sigma=(low_at + low_end) / 2)
+    _, high_noise = _noisy((1, 1, 64, 96), sigma=high_at + 16)
+    _, mid_noise = _noisy((1, 1, 64, 96), sigma=(bands[-2][0] + high_at) / 2)
     method = Prior(ensemble=1)
     out = method.fit(torch.from_numpy(high_noise), device="cpu").denoised
-    assert method.gate["weights"] == HIGH_NOISE_PRIORS[1][0]
-    assert method.gate["estimated_sigma"] >= threshold and method.gate["threshold"] == threshold
+    assert method.gate["weights"] == high_name and method.gate["estimated_sigma"] >= high_at
     direct = Prior(weights=high, ensemble=1).fit(torch.from_numpy(high_noise), device="cpu")
     assert torch.equal(out, direct.denoised)
-    assert method.choose_weights(torch.from_numpy(low_noise)) is None  # the default prior
-    assert method.gate["estimated_sigma"] < threshold
+    assert method.choose_weights(torch.from_numpy(low_noise)) == low
+    assert low_at <= method.gate["estimated_sigma"] < low_end
+    assert method.choose_weights(torch.from_numpy(mid_noise)) is None  # the default net
+    assert bands[-2][0] <= method.gate["estimated_sigma"] < high_at
+    assert method.choose_weights(torch.full((1, 1, 32, 32), 0.5)) is None  # constant: sigma 0
+    assert method.gate["estimated_sigma"] == 0.0
     assert Prior(gate=False).choose_weights(torch.from_numpy(high_noise)) is None
-    assert Prior(gate_sigma=5.0).choose_weights(torch.from_numpy(low_noise)) == high
-    assert Prior().choose_weights(torch.full((1, 1, 32, 32), 0.5)) is None  # constant: no level
+    assert Prior(gate=False).choose_weights(torch.from_numpy(low_noise)) is None
+    moved = Prior(gate_sigma=low_at + 0.5)  # the high band now starts inside the low one
+    assert moved.choose_weights(torch.from_numpy(mid_noise)) == high
+    assert moved.gate["bands"] == [[0.0, PRIORS[1]], [low_at, low_name], [low_at + 0.5, high_name]]
     colour = Prior()
     assert colour.choose_weights(torch.from_numpy(np.repeat(high_noise, 3, axis=1))) is None
     assert colour.gate is None  # colour has one net: nothing to decide
@@ -102,7 +120,7 @@ def test_the_gate_picks_the_high_noise_net_from_the_estimated_sigma():
     adapted = Prior(adapt=True, steps=1, eval_every=1, ensemble=1, crop=32, batch_size=1)
     adapted.fit(torch.from_numpy(high_noise), device="cpu")  # adapts the high-noise net
     adapted.fit(torch.from_numpy(low_noise), device="cpu")  # and reuses it: no new decision
-    assert adapted.gate["weights"] == HIGH_NOISE_PRIORS[1][0]
+    assert adapted.gate["weights"] == high_name
 
 
 def test_prior_denoises_a_smooth_test_image_by_a_wide_margin():
@@ -208,7 +226,7 @@ def test_the_gate_gains_at_high_noise_on_a_set12_image(data_path):
     noisy = clean + 50 / 255 * noise
     method = Prior()
     gated = noise2x.denoise(noisy, method=method, normalize="none", device="cpu")
-    assert method.gate["weights"] == HIGH_NOISE_PRIORS[1][0]
+    assert method.gate["weights"] == PRIOR_BANDS[1][-1][1]
     alone = noise2x.denoise(noisy, gate=False, normalize="none", device="cpu")
     ref = torch.from_numpy(clean)
     gain = psnr_db(torch.from_numpy(gated), ref) - psnr_db(torch.from_numpy(alone), ref)

@@ -6,11 +6,13 @@ only (no clean image in training or model selection), blind to the noise level: 
 sigma in [0, 55], Poisson and Poisson-Gaussian noise. One model for grey images and one for
 colour (``noise2x.weights.PRIORS``), loaded from the package with no network access.
 
-Grey images have a second net for high noise (``noise2x.weights.HIGH_NOISE_PRIORS``, gate):
-the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
-``noise2x.noise.estimate.estimate_sigma``) and where it is at least the threshold (34 on the
-0-255 scale), that net replaces the default one. Both are later training stages of the same
-U-Net that gain at different noise levels; the threshold was chosen on validation images
+Grey images have two more nets, for low and for high noise (``noise2x.weights.PRIOR_BANDS``,
+the gate): the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
+``noise2x.noise.estimate.estimate_sigma``), and the net of its band is used: the low-noise net
+for an estimate in [6, 24), the high-noise net from 33 (0-255 scale), the default net
+otherwise (below 6, which includes the real microscope noise of FMD, and from 24 to 33). The
+low- and high-noise nets are later training stages of the same U-Net on pairs of low (sigma
+<= 35) or high (sigma >= 30) noise only; the bands were chosen on validation images
 (``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no
 noise level.
 
@@ -118,10 +120,11 @@ class PriorConfig:
     weights : str or None
         A ``.safetensors`` file of ``noise2x.weights.save_weights``; None: the shipped prior.
     gate : bool
-        Use the shipped high-noise net where the image's estimated sigma is at least
-        `gate_sigma` (``noise2x.weights.HIGH_NOISE_PRIORS``; grey only; ignored with `weights`).
+        Pick the grey net from the image's estimated sigma (``noise2x.weights.PRIOR_BANDS``:
+        the low-noise, default or high-noise net; grey only; ignored with `weights`).
     gate_sigma : float or None
-        Threshold of the gate on the estimated sigma, 0-255 scale (> 0); None: the shipped one.
+        Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
+        would start above it are dropped); None: the shipped one.
     ensemble : {1, 2, 4, 8}
         Flips / rotations averaged at inference (self-ensemble).
     adapt : bool
@@ -150,7 +153,7 @@ class PriorConfig:
     precision : {"auto", "fp32", "bf16"}
         Of the adaptation steps ("auto": bf16 where the device runs it natively).
     channels_last : bool
-        Channels-last layout for the adaptation steps on the CPU.
+        Channels-last layout for the adaptation steps and the inference on the CPU.
     tile, overlap : int or None
         Tiling of the inference in pixels (None: from free memory; see ``denoise_tiled``).
     clip : bool
@@ -256,17 +259,24 @@ class Prior(SingleImageMethod):
         from noise2x.ops.tiling import denoise_tiled
 
         def forward(x: Tensor) -> Tensor:
-            return self_ensemble(net, x, self.config.ensemble)
+            return self_ensemble(lambda t: net(self._layout(t)), x, self.config.ensemble)
 
-        with torch.inference_mode():
-            out = denoise_tiled(
-                forward,
-                noisy,
-                tile=self.config.tile,
-                overlap=self.config.overlap,
-                multiple=int(getattr(net, "size_multiple", 1)),
-                bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
-            )
+        channels_last = self._use_channels_last(noisy.device)  # faster convolutions on the CPU
+        if channels_last:
+            net.to(memory_format=torch.channels_last)
+        try:
+            with torch.inference_mode():
+                out = denoise_tiled(
+                    forward,
+                    noisy,
+                    tile=self.config.tile,
+                    overlap=self.config.overlap,
+                    multiple=int(getattr(net, "size_multiple", 1)),
+                    bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
+                )
+        finally:
+            if channels_last:  # the net may be the shared cache of load_prior: as it was
+                net.to(memory_format=torch.contiguous_format)
         out = out.float()
         return out.clamp(0.0, 1.0) if self.config.clip else out
 
@@ -345,11 +355,11 @@ class Prior(SingleImageMethod):
         """Return the weights file for `noisy` (None: the default shipped prior); the gate.
 
         Without ``weights`` and with ``gate`` on, the Gaussian noise level of `noisy` is
-        estimated (``noise2x.noise.estimate.estimate_sigma``, wavelet MAD; 0-255 scale) and the
-        shipped high-noise net (``noise2x.weights.HIGH_NOISE_PRIORS``) is returned where it is
-        at least the threshold (``gate_sigma``, else the shipped one). The decision is kept in
-        ``self.gate`` (estimated sigma, threshold, file). An image whose level cannot be
-        estimated (a constant one) keeps the default prior.
+        estimated (``noise2x.noise.estimate.estimate_sigma``, wavelet MAD; 0-255 scale) and
+        the file of the last band of ``noise2x.weights.PRIOR_BANDS`` whose lowest sigma it
+        reaches is returned (``gate_sigma`` moves the start of the last, high-noise band).
+        The decision is kept in ``self.gate`` (estimated sigma, bands, file). An image whose
+        level cannot be estimated (a constant one) counts as noise-free (estimate 0).
 
         Parameters
         ----------
@@ -358,11 +368,11 @@ class Prior(SingleImageMethod):
         Returns
         -------
         str or None
-            A ``.safetensors`` path for ``load_prior``.
+            A ``.safetensors`` path for ``load_prior``; None for the default prior.
 
         Raises
         ------
-        Nothing: an image whose level cannot be estimated gets the default prior.
+        Nothing: an image whose level cannot be estimated gets the estimate 0.
 
         References
         ----------
@@ -370,25 +380,31 @@ class Prior(SingleImageMethod):
         Biometrika 81(3), 1994 (the noise estimate).
         """
         from noise2x.noise.estimate import estimate_sigma
-        from noise2x.weights import HIGH_NOISE_PRIORS, WEIGHTS_DIR
+        from noise2x.weights import PRIOR_BANDS, PRIORS, WEIGHTS_DIR
 
         self.gate = None
-        high = HIGH_NOISE_PRIORS.get(noisy.shape[1])
-        if self.config.weights is not None or not self.config.gate or high is None:
+        channels = noisy.shape[1]
+        bands = list(PRIOR_BANDS.get(channels, ()))
+        if self.config.weights is not None or not self.config.gate or len(bands) < 2:
             return self.config.weights
-        name, threshold = high
-        threshold = self.config.gate_sigma if self.config.gate_sigma is not None else threshold
+        if self.config.gate_sigma is not None:
+            high = (self.config.gate_sigma, bands[-1][1])
+            bands = [*(b for b in bands[:-1] if b[0] < high[0]), high]
         try:
             sigma = 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
         except ValueError:  # a constant image: no noise to speak of
             sigma = 0.0
-        use_high = sigma >= threshold
+        name = bands[0][1]
+        for start, file in bands:
+            if sigma >= start:
+                name = file
+        chosen = None if name == PRIORS[channels] else name
         self.gate = {
             "estimated_sigma": round(sigma, 3),
-            "threshold": threshold,
-            "weights": name if use_high else None,
+            "bands": [[start, file] for start, file in bands],
+            "weights": chosen,
         }
-        return str(WEIGHTS_DIR / name) if use_high else None
+        return str(WEIGHTS_DIR / chosen) if chosen is not None else None
 
     def _adapt(
         self, prior: nn.Module, noisy: Tensor, progress: Callable[[int, int], None] | None

@@ -10,10 +10,11 @@ Shipped files (``noise2x list`` shows them):
 - ``prior_grey.safetensors``, ``prior_colour.safetensors``: the denoiser prior of
   ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
   pairs only (see that script for the recipe).
-- ``prior_grey_high.safetensors``: the grey prior's net for high noise, used instead of
-  ``prior_grey.safetensors`` where the image's estimated noise level is at least the threshold
-  of `HIGH_NOISE_PRIORS` (a second training stage of the same net with the plain L2 loss;
-  threshold chosen on validation images by ``benchmarks/prior_gate.py``).
+- ``prior_grey_low.safetensors``, ``prior_grey_high.safetensors``: the grey prior's nets for
+  low and high noise, later stages of the same net trained on pairs of low (sigma <= 35) or
+  high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them instead of
+  ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
+  validation images by ``benchmarks/prior_gate.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from torch import nn
 from noise2x.data.atomic import atomic_write
 
 __all__ = [
-    "HIGH_NOISE_PRIORS",
     "PRIORS",
+    "PRIOR_BANDS",
     "WEIGHTS_DIR",
     "WeightsError",
     "load_net",
@@ -43,10 +44,19 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 """The shipped prior for each number of image channels."""
 
-HIGH_NOISE_PRIORS = {1: ("prior_grey_high.safetensors", 34.0)}
-"""For a number of channels: the prior used instead of `PRIORS`' where the image's estimated
-Gaussian sigma (0-255 scale, ``noise2x.noise.estimate.estimate_sigma``) is at least the
-threshold, and that threshold (chosen on validation images: ``benchmarks/prior_gate.py``)."""
+PRIOR_BANDS = {
+    1: (
+        (0.0, "prior_grey.safetensors"),
+        (6.0, "prior_grey_low.safetensors"),
+        (24.0, "prior_grey.safetensors"),
+        (33.0, "prior_grey_high.safetensors"),
+    )
+}
+"""For a number of channels: the bands of the gate, ``(lowest sigma, file)`` in increasing
+order of the image's estimated Gaussian sigma (0-255 scale,
+``noise2x.noise.estimate.estimate_sigma``); an image gets the file of the last band whose
+lowest sigma it reaches. The thresholds were chosen on validation images
+(``benchmarks/prior_gate.py``); channels without an entry use `PRIORS`' file alone."""
 
 REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "commit", "seconds")
 """Metadata keys every shipped weights file has."""
@@ -154,19 +164,24 @@ def load_net(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.M
 def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
-    ``use`` says when the file is applied: ``"default"`` or, for `HIGH_NOISE_PRIORS`,
-    ``"estimated sigma >= T"``.
+    ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
+    the bands of the estimated sigma it is used in (``"estimated sigma in [6, 24)"``).
 
     Examples
     --------
-    >>> [m["file"] for m in shipped_models()]
-    ['prior_grey.safetensors', 'prior_colour.safetensors', 'prior_grey_high.safetensors']
+    >>> [m["file"] for m in shipped_models()]  # doctest: +NORMALIZE_WHITESPACE
+    ['prior_grey.safetensors', 'prior_colour.safetensors', 'prior_grey_low.safetensors',
+     'prior_grey_high.safetensors']
     """
     files = [(channels, name, "default") for channels, name in PRIORS.items()]
-    files += [
-        (channels, name, f"estimated sigma >= {threshold:g}")
-        for channels, (name, threshold) in HIGH_NOISE_PRIORS.items()
-    ]
+    for channels, bands in PRIOR_BANDS.items():
+        edges = [*(t for t, _ in bands[1:]), None]
+        spans: dict[str, list[str]] = {}
+        for (start, name), end in zip(bands, edges, strict=True):
+            if name != PRIORS[channels]:
+                span = f"in [{start:g}, {end:g})" if end is not None else f">= {start:g}"
+                spans.setdefault(name, []).append(span)
+        files += [(channels, n, "estimated sigma " + " or ".join(s)) for n, s in spans.items()]
     rows = []
     for channels, name, use in files:
         metadata = read_metadata(WEIGHTS_DIR / name)
