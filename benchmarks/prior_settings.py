@@ -4,8 +4,11 @@
    each held-out noisy pair's first view against its *second noisy view* (the noisy-target
    PSNR of training's validation: it ranks denoisers as a clean PSNR would, in expectation),
    over the held-out pairs that ``benchmarks/train_prior.py`` never trained on (its last 4
-   Train400 / CBSD432 images, all kinds of noise), and seconds per 481x321 image (one torch
-   thread), beside BM3D's seconds on the same image size.
+   Train400 / CBSD432 images, all kinds of noise); the PSNR against the clean image on the
+   validation images of ``benchmarks/prior_validation.py`` (scikit-image samples, in no test
+   set) at Gaussian sigma 15, 25 and 50 (the noisy inputs of ``prior_gate.py``); and seconds
+   per 481x321 image (one torch thread), beside BM3D's seconds on the same image size.
+   ``--ensemble-only`` reruns this part and keeps the other rows.
 2. **Adaptation steps** (``method.steps`` 0, 50, 100, 200 with ``method.adapt=true``): PSNR
    against avg50 on the first ``--captures`` raw captures (1 by default) of FMD fields 15 and
    16, the validation fields of ``benchmarks/real_fmd.py`` (its test fields 17-20 are not used
@@ -39,6 +42,8 @@ DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data
 FMD = DATA / "real" / "FMD_Confocal_BPAE_B"
 RESULTS = HERE / "results"
 VAL_IMAGES = 4  # as train_prior.py's --val-images
+CLEAN_SIGMAS = (15, 25, 50)
+"""Gaussian sigma (0-255) of the clean-reference validation of the ensemble size."""
 
 
 def held_out_pairs(work: Path, model: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -56,17 +61,29 @@ def held_out_pairs(work: Path, model: str) -> list[tuple[np.ndarray, np.ndarray]
 
 def ensemble_rows(work: Path) -> list[dict]:
     """Noisy-target PSNR and seconds for each ensemble size, grey and colour."""
+    from prior_gate import add_noise
+    from prior_validation import images
+
     import noise2x
     from noise2x.metrics import psnr_np
 
     rows = []
     for model in ("grey", "colour"):
         pairs = held_out_pairs(work, model)
+        crops = [c[None] if c.ndim == 2 else c for c in images(model).values()]
         for n in (1, 2, 4, 8):
             scores = []
             for a, b in pairs:
                 out = noise2x.denoise(a, normalize="none", device="cpu", ensemble=n, clip=False)
                 scores.append(psnr_np(out, b, 1.0))
+            clean_scores = {}
+            for sigma in CLEAN_SIGMAS:
+                values = []
+                for k, clean in enumerate(crops):
+                    noisy = add_noise(str(sigma), clean, k)
+                    out = noise2x.denoise(noisy, normalize="none", device="cpu", ensemble=n)
+                    values.append(psnr_np(out, clean, 1.0))
+                clean_scores[str(sigma)] = round(float(np.mean(values)), 3)
             channels = 1 if model == "grey" else 3
             image = np.random.default_rng(0).random((channels, 321, 481)).astype(np.float32)
             noise2x.denoise(image, device="cpu", ensemble=1)  # load the weights first
@@ -79,6 +96,8 @@ def ensemble_rows(work: Path) -> list[dict]:
                     "ensemble": n,
                     "pairs": len(pairs),
                     "val_psnr_db": round(float(np.mean(scores)), 3),
+                    "clean_images": len(crops),
+                    "clean_psnr_db": clean_scores,
                     "seconds_481x321": round(seconds, 2),
                 }
             )
@@ -202,15 +221,41 @@ def render(report: dict) -> str:
             "then; the FMD tables below are of this run's weights."
             if report.get("ensemble_date", report["date"]) != report["date"]
             else ""
-        ),
+        )
+        + (
+            f" The FMD tables below are of the run of {report['adapt_date']}, with the weights "
+            "shipped then."
+            if report.get("adapt_date", report["date"]) != report["date"]
+            else ""
+        )
+        + (f" {report['note']}" if report.get("note") else ""),
         "",
-        "| model | ensemble | pairs | val PSNR (noisy targets) | seconds |",
-        "| --- | --- | --- | --- | --- |",
     ]
+    clean = "clean_psnr_db" in report["ensemble"][0]
+    if clean:
+        lines[0] += (
+            " Clean-reference PSNR (dB) on the validation images of prior_validation.py "
+            f"(grey {report['ensemble'][0]['clean_images']}, colour "
+            f"{report['ensemble'][-1]['clean_images']} scikit-image samples, 256x256 crops) "
+            "at Gaussian sigma " + ", ".join(map(str, CLEAN_SIGMAS)) + "."
+        )
+        heads = " | ".join(f"sigma {s}" for s in CLEAN_SIGMAS)
+        lines += [
+            f"| model | ensemble | pairs | val PSNR (noisy targets) | {heads} | seconds |",
+            "| --- " * (5 + len(CLEAN_SIGMAS)) + "|",
+        ]
+    else:
+        lines += [
+            "| model | ensemble | pairs | val PSNR (noisy targets) | seconds |",
+            "| --- | --- | --- | --- | --- |",
+        ]
     for r in report["ensemble"]:
+        cells = (
+            "".join(f"{r['clean_psnr_db'][str(s)]:.2f} | " for s in CLEAN_SIGMAS) if clean else ""
+        )
         lines.append(
             f"| {r['model']} | {r['ensemble']} | {r['pairs']} | {r['val_psnr_db']:.3f} | "
-            f"{r['seconds_481x321']:.2f} |"
+            f"{cells}{r['seconds_481x321']:.2f} |"
         )
     if report.get("adapt"):
         captures = len({r.get("capture", 0) for r in report["adapt"]})
@@ -242,11 +287,16 @@ def main() -> None:
     parser.add_argument(
         "--adapt-ensemble-only", action="store_true", help="rerun part 3, keep the other rows"
     )
+    parser.add_argument(
+        "--ensemble-only", action="store_true", help="rerun part 1, keep the FMD rows"
+    )
     parser.add_argument("--captures", type=int, default=1, help="raw captures per FMD field")
+    parser.add_argument("--note", default=None, help="a sentence added to the table's caption")
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_settings.json")
     args = parser.parse_args()
-    if (args.adapt_only or args.adapt_ensemble_only) and not args.out.exists():
-        parser.error(f"--adapt-only keeps the ensemble rows of {args.out}, which does not exist")
+    keep = args.adapt_only or args.adapt_ensemble_only or args.ensemble_only
+    if keep and not args.out.exists():
+        parser.error(f"--*-only keeps rows of {args.out}, which does not exist")
     import torch
 
     from noise2x.report.machine import machine
@@ -256,6 +306,7 @@ def main() -> None:
         "benchmark": "prior_settings",
         "date": dt.date.today().isoformat(),
         "machine": machine(),
+        **({"note": args.note} if args.note else {}),
     }
     if args.adapt_only or args.adapt_ensemble_only:
         stored = json.loads(args.out.read_text())
@@ -263,12 +314,18 @@ def main() -> None:
         report["ensemble_date"] = stored.get("ensemble_date", stored["date"])
     else:
         report.update(bm3d_seconds=bm3d_seconds(), ensemble=ensemble_rows(args.work))
-    if args.adapt_ensemble_only:
+    if args.ensemble_only:
+        stored = json.loads(args.out.read_text())
+        for key in ("adapt", "adapt_ensemble", "adapt_ensemble_steps"):
+            if key in stored:
+                report[key] = stored[key]
+        report["adapt_date"] = stored.get("adapt_date", stored["date"])
+    elif args.adapt_ensemble_only:
         report["adapt"] = stored["adapt"]
         report["adapt_date"] = stored.get("adapt_date", stored["date"])
     else:
         report["adapt"] = [] if args.no_adapt else adapt_rows(args.captures)
-    if not args.no_adapt:
+    if not args.no_adapt and not args.ensemble_only:
         from noise2x.methods import PriorConfig
 
         report["adapt_ensemble"] = adapt_rows(args.captures, adapt_ensemble_field)

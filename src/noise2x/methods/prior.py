@@ -163,7 +163,7 @@ class PriorConfig:
     weights: str | None = None
     gate: bool = True
     gate_sigma: float | None = None
-    ensemble: int = 2
+    ensemble: int = 4
     adapt: bool = False
     steps: int = 100
     lr: float = 1e-4
@@ -211,7 +211,7 @@ class Prior(SingleImageMethod):
     Parameters
     ----------
     config : PriorConfig or None
-        Settings; None uses the defaults (no adaptation, 2-fold self-ensemble).
+        Settings; None uses the defaults (no adaptation, 4-fold self-ensemble).
     **overrides
         Fields of ``PriorConfig`` to change, e.g. ``adapt=True``.
 
