@@ -1,3 +1,4 @@
+# size: one recipe (pairs, training, stages, level ranges, export with metadata), documented
 """Train the shipped denoiser prior on noisy pairs only: no clean image in training or selection.
 
 The recipe, one grey and one colour model:
@@ -37,11 +38,11 @@ cannot change the record), with its own ``--lr``, ``--rampdown``, ``--steps`` an
 ``--threads``; the export then lists every stage in the metadata (``stages``: recipe, steps,
 seconds, validation PSNR, commit, date) and sums the steps and seconds.
 ``benchmarks/prior_validation.py`` decides on validation images whether a stage is kept, and
-``benchmarks/prior_gate.py`` how two stages are combined: the shipped grey prior is the
-``l2_level`` stage of 20,000 steps (``prior_grey.safetensors``) with the plain-L2 stage of
-10,000 steps for high estimated noise (``--export-as prior_grey_high.safetensors``), both
-started from the first 24,000-step grey prior; the shipped colour prior is a second stage of
-16,000 steps of its own recipe (see the prior's page).
+``benchmarks/prior_gate.py`` how stages are combined: the shipped grey prior's default net is
+the ``l2_level`` stage of 20,000 steps (``prior_grey.safetensors``) started from the first
+24,000-step grey prior; its low- and high-noise nets are third stages on pairs of part of the
+levels (below); the shipped colour prior is a second stage of 16,000 steps of its own recipe
+(see the prior's page).
 
 Usage::
 
@@ -58,20 +59,24 @@ e680307:src/noise2x/weights/prior_grey.safetensors > first_grey.safetensors``, t
         --init "$PWD/first_grey.safetensors" --work runs/prior-stage2
     python benchmarks/train_prior.py --models grey --loss l2 --steps 10000 --threads 2 \
         --init "$PWD/first_grey.safetensors" --work runs/prior-stage2-l2 \
-        --export-as prior_grey_high.safetensors        # the grey prior's high-noise net
+        --export-as prior_grey_high.safetensors   # its high-noise net until the third stage
     python benchmarks/train_prior.py --models colour --steps 16000 \
         --init "$PWD/first_colour.safetensors" --work runs/prior-colour2
 
-**Nets for part of the levels** (``--sigma`` / ``--lam`` narrow the pairs' ranges; the pairs go
-to their own ``--work``), third stages from the two shipped grey nets, one thread each, side
-by side::
+**Nets for part of the levels**, the shipped grey prior's low- and high-noise nets: third
+stages from the two second-stage nets above (``prior_grey.safetensors`` and the high-noise
+net shipped before, kept under ``WORK/init/``), on pairs of narrower level ranges
+(``--sigma`` / ``--lam``; the pairs go to their own ``--work``), one thread each, side by
+side (47 min)::
 
     python benchmarks/train_prior.py --models grey --loss l2_level --sigma 0:35 --lam 25:200 \
         --init prior_grey.safetensors --lr 1e-4 --rampdown 0.5 --steps 10000 \
         --work runs/spec-low --export-as prior_grey_low.safetensors
     python benchmarks/train_prior.py --models grey --loss l2 --sigma 30:55 --lam 10:40 \
         --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 10000 \
-        --work runs/spec-high --no-export
+        --work runs/spec-high --export-as prior_grey_high.safetensors
+
+``benchmarks/prior_gate.py --bands`` then chose the estimated-sigma bands of the three nets.
 
 References
 ----------

@@ -692,7 +692,7 @@ def test_list_shows_each_single_image_method_setting_with_its_default():
     result = run("list")
     assert result.exit_code == 0
     assert (
-        "    method.ensemble = 2  # Flips / rotations averaged at inference (self-ensemble)."
+        "    method.ensemble = 4  # Flips / rotations averaged at inference (self-ensemble)."
         in result.stdout
     )
     assert "    method.steps = 2000" in result.stdout  # zsn2n's default
