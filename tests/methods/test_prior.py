@@ -248,4 +248,17 @@ def test_an_adapted_prior_refuses_an_image_of_other_channels_and_never_hands_out
     with pytest.raises(ValueError, match="adapted to 1-channel images"):
         method.fit(torch.rand(1, 3, 64, 64), device="cpu")
     plain = Prior(ensemble=1).fit(torch.from_numpy(noisy), device="cpu")
-    assert plain.net is not load_prior(1)[0]
+    assert all(plain.net is not load_prior(1, channels_last=cl)[0] for cl in (False, True))
+
+
+def test_the_shared_nets_keep_their_layout_and_both_layouts_give_the_same_output():
+    """No call changes a cached net in place (threads share it); channels-last is the CPU's."""
+    _, noisy = _noisy((1, 1, 48, 64))
+    shared = load_prior(1, channels_last=True)[0]
+    before = [p.stride() for p in shared.parameters()]
+    fast = Prior(ensemble=2).fit(torch.from_numpy(noisy), device="cpu").denoised
+    plain = Prior(ensemble=2, channels_last=False).fit(torch.from_numpy(noisy), device="cpu")
+    assert [p.stride() for p in shared.parameters()] == before
+    assert next(shared.parameters()).is_contiguous(memory_format=torch.channels_last)
+    assert next(load_prior(1)[0].parameters()).is_contiguous()
+    torch.testing.assert_close(fast, plain.denoised, atol=1e-5, rtol=0)

@@ -64,13 +64,16 @@ from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
 __all__ = ["Prior", "PriorConfig", "load_prior"]
 
-_LOADED: dict[tuple[str, int, str], tuple[nn.Module, dict]] = {}
+_LOADED: dict[tuple[str, int, str, bool], tuple[nn.Module, dict]] = {}
 
 
 def load_prior(
-    channels: int, weights: str | None = None, device: str | torch.device = "cpu"
+    channels: int,
+    weights: str | None = None,
+    device: str | torch.device = "cpu",
+    channels_last: bool = False,
 ) -> tuple[nn.Module, dict]:
-    """Return the prior net for `channels` and its metadata (cached per file and device).
+    """Return the prior net for `channels` and its metadata (cached per file, device, layout).
 
     Parameters
     ----------
@@ -80,11 +83,15 @@ def load_prior(
         A ``.safetensors`` file written by ``noise2x.weights.save_weights``; None: the shipped
         prior for `channels` (``noise2x.weights.PRIORS``).
     device : str or torch.device
+    channels_last : bool
+        Weights in the channels-last layout (faster convolutions on the CPU, same values); a
+        net of each layout is cached, so that no caller changes the layout of a shared net.
 
     Returns
     -------
     net : nn.Module
-        Eval mode, no gradients; shared by every caller (copy it before training).
+        Eval mode, no gradients; shared by every caller, also across threads (copy it before
+        training; never change it in place).
     metadata : dict
 
     Raises
@@ -99,9 +106,13 @@ def load_prior(
     if channels not in PRIORS:
         raise ValueError(f"prior: expected 1 or 3 channels, got {channels}")
     path = Path(weights) if weights is not None else WEIGHTS_DIR / PRIORS[channels]
-    key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0, str(device))
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    key = (str(path.resolve()), stamp, str(device), channels_last)
     if key not in _LOADED:
-        _LOADED[key] = load_net(path, device)
+        net, metadata = load_net(path, device)
+        if channels_last:
+            net.to(memory_format=torch.channels_last)  # before it is shared
+        _LOADED[key] = net, metadata
     net, metadata = _LOADED[key]
     if int(metadata["channels"]) != channels:
         raise ValueError(
@@ -259,24 +270,17 @@ class Prior(SingleImageMethod):
         from noise2x.ops.tiling import denoise_tiled
 
         def forward(x: Tensor) -> Tensor:
-            return self_ensemble(lambda t: net(self._layout(t)), x, self.config.ensemble)
+            return self_ensemble(net, x, self.config.ensemble)
 
-        channels_last = self._use_channels_last(noisy.device)  # faster convolutions on the CPU
-        if channels_last:
-            net.to(memory_format=torch.channels_last)
-        try:
-            with torch.inference_mode():
-                out = denoise_tiled(
-                    forward,
-                    noisy,
-                    tile=self.config.tile,
-                    overlap=self.config.overlap,
-                    multiple=int(getattr(net, "size_multiple", 1)),
-                    bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
-                )
-        finally:
-            if channels_last:  # the net may be the shared cache of load_prior: as it was
-                net.to(memory_format=torch.contiguous_format)
+        with torch.inference_mode():
+            out = denoise_tiled(
+                forward,
+                noisy,
+                tile=self.config.tile,
+                overlap=self.config.overlap,
+                multiple=int(getattr(net, "size_multiple", 1)),
+                bytes_per_pixel=float(getattr(net, "peak_bytes_per_pixel", 1600.0)),
+            )
         out = out.float()
         return out.clamp(0.0, 1.0) if self.config.clip else out
 
@@ -328,7 +332,8 @@ class Prior(SingleImageMethod):
         x = noisy.to(dev, torch.float32)
         history: list[float] = []
         if not (self.config.adapt and self._adapted is not None):  # else: the adapted net
-            net, _ = load_prior(x.shape[1], self.choose_weights(x), dev)  # the gate decides
+            weights = self.choose_weights(x)  # the gate decides
+            net, _ = load_prior(x.shape[1], weights, dev, self._use_channels_last(dev))
         if self.config.adapt:
             if self._adapted is None:
                 self._adapted, history = self._adapt(net, x, progress)
@@ -454,7 +459,7 @@ class Prior(SingleImageMethod):
             net, sample, loss_fn, evaluate, cfg.steps, cfg.lr, cfg.warmup, cfg.eval_every,
             cfg.patience, self._use_bf16(noisy.device), progress,
         )  # fmt: skip
-        net.to(memory_format=torch.contiguous_format).eval().requires_grad_(False)
+        net.eval().requires_grad_(False)  # kept channels-last where it trained so (the CPU)
         self.adaptation = {
             "kept_prior": run["best_step"] == 0,
             "best_step": run["best_step"],
