@@ -41,7 +41,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-from prior_settings import FMD  # benchmarks/: the script's folder is on sys.path
+from prior_settings import FMD, FMD_FIELDS, adapt_rows  # benchmarks/ is on sys.path
 from prior_validation import IMAGES, images
 
 from noise2x.metrics import psnr_np
@@ -56,8 +56,6 @@ THRESHOLDS = tuple(range(10, 61))
 """Thresholds tried for the two-net gate and blend (0-255 scale)."""
 BAND_THRESHOLDS = tuple(range(2, 61))
 """Thresholds tried for a banded gate (0-255 scale)."""
-FMD_FIELDS = (15, 16)
-"""The FMD validation fields (``benchmarks/real_fmd.py`` tests on 17-20)."""
 FMD_CAPTURES = 3
 """Raw captures per FMD validation field (independent noise of the same scene)."""
 
@@ -83,17 +81,9 @@ def fmd_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
     FileNotFoundError
         If the FMD folder is missing (set NOISE2X_DATA).
     """
-    from noise2x.data.io import read_image
-
     if not FMD.is_dir():
         raise FileNotFoundError(f"missing {FMD} (set NOISE2X_DATA)")
-    pairs = []
-    for field in FMD_FIELDS:
-        clean = read_image(FMD / "gt" / str(field) / "avg50.png")[0]
-        for capture in range(FMD_CAPTURES):
-            noisy = read_image(FMD / "raw" / str(field) / f"HV110_P05005100{capture:02d}.png")[0]
-            pairs.append((noisy, clean))
-    return pairs
+    return adapt_rows(FMD_CAPTURES, lambda field, capture, noisy, clean: [(noisy, clean)])
 
 
 def denoise_all(
@@ -216,7 +206,7 @@ def render(report: dict) -> str:
         )
     fmd = (
         f" FMD: the first {FMD_CAPTURES} raw captures of fields "
-        f"{', '.join(map(str, FMD_FIELDS))} against avg50 (validation fields of real_fmd.py)."
+        f"{', '.join(FMD_FIELDS)} against avg50 (validation fields of real_fmd.py)."
         if "fmd" in noises
         else ""
     )

@@ -42,6 +42,8 @@ DATA = Path(os.environ.get("NOISE2X_DATA", HERE.parent.parent / "shared" / "data
 FMD = DATA / "real" / "FMD_Confocal_BPAE_B"
 RESULTS = HERE / "results"
 VAL_IMAGES = 4  # as train_prior.py's --val-images
+FMD_FIELDS = ("15", "16")
+"""The FMD validation fields (``benchmarks/real_fmd.py`` tests on 17-20)."""
 CLEAN_SIGMAS = (15, 25, 50)
 """Gaussian sigma (0-255) of the clean-reference validation of the ensemble size."""
 
@@ -131,7 +133,7 @@ def adapt_rows(captures: int = 1, per_capture: Callable | None = None) -> list[d
 
     per_capture = per_capture or adapt_field
     rows = []
-    for field in ("15", "16"):
+    for field in FMD_FIELDS:
         clean = read_image(FMD / "gt" / field / "avg50.png")[0]
         for capture in range(captures):
             noisy = read_image(FMD / "raw" / field / f"HV110_P05005100{capture:02d}.png")[0]

@@ -156,9 +156,8 @@ def write_pairs(
     record = root / "noise.json"
     if record.is_file() and pair_kinds(work, model) != chosen:
         sys.exit(f"{root} holds pairs of other level ranges ({record}): use another --work")
-    if not record.is_file() and any(root.glob(".*.done")):
-        if chosen != KINDS:
-            sys.exit(f"{root} holds pairs of the recipe's ranges: use another --work")
+    if not record.is_file() and any(root.glob(".*.done")) and chosen != KINDS:
+        sys.exit(f"{root} holds pairs of the recipe's ranges: use another --work")
     root.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({k: list(v) for k, v in chosen.items()}, indent=1))
     for k, kind in enumerate(spec["kinds"]):

@@ -78,19 +78,12 @@ def test_settings_are_checked():
         Prior(sigmaa=3)
 
 
-def _band(start: float) -> tuple[float, str]:
-    """The file of the band of PRIOR_BANDS[1] that starts at `start`, and where it ends."""
-    bands = PRIOR_BANDS[1]
-    k = [b[0] for b in bands].index(start)
-    return bands[k][1], bands[k + 1][0] if k + 1 < len(bands) else start + 30
-
-
 def test_the_gate_picks_the_net_of_the_estimated_sigma_band():
     bands = PRIOR_BANDS[1]
     (high_at, high_name), (low_at, low_name) = bands[-1], bands[1]
     assert bands[0] == (0.0, PRIORS[1]) and "low" in low_name and "high" in high_name
     high, low = str(WEIGHTS_DIR / high_name), str(WEIGHTS_DIR / low_name)
-    _, low_end = _band(low_at)
+    low_end = bands[2][0]  # where the low-noise band ends
     _, low_noise = _noisy((1, 1, 64, 96), sigma=(low_at + low_end) / 2)
     _, high_noise = _noisy((1, 1, 64, 96), sigma=high_at + 16)
     _, mid_noise = _noisy((1, 1, 64, 96), sigma=(bands[-2][0] + high_at) / 2)
