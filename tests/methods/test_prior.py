@@ -169,6 +169,26 @@ def test_adaptation_never_worsens_the_held_out_loss_and_is_seeded():
     assert torch.equal(runs[0].denoised, runs[1].denoised)
 
 
+def test_the_result_blends_the_adapted_and_the_prior_outputs():
+    """blend = 0.5: the mean of the adapted net's output (blend = 1) and the prior's."""
+    _, noisy = _noisy((1, 1, 96, 96), sigma=40.0)
+    x = torch.from_numpy(noisy)
+    settings = dict(steps=4, eval_every=2, ensemble=2, crop=32, batch_size=2, clip=False)
+    alone = Prior(adapt=True, blend=1.0, **settings)
+    adapted = alone.fit(x, device="cpu")
+    assert not alone.adaptation["kept_prior"]  # else there would be nothing to blend
+    mixed = Prior(adapt=True, **settings)
+    result = mixed.fit(x, device="cpu")
+    prior = Prior(**settings).fit(x, device="cpu").denoised
+    assert mixed.adaptation["blend"] == 0.5
+    torch.testing.assert_close(result.denoised, 0.5 * (adapted.denoised + prior))
+    assert (result.denoised - prior).abs().max() > 1e-4  # the adaptation still shows
+    shared = [load_prior(1, channels_last=cl)[0] for cl in (False, True)]
+    assert not any(m is net for m in result.net.modules() for net in shared)
+    with pytest.raises(ValueError, match="blend must be in"):
+        Prior(blend=1.5)
+
+
 def test_a_stack_adapts_once_and_denoises_every_frame():
     _, noisy = _noisy((3, 1, 64, 64))
     method = Prior(adapt=True, steps=2, eval_every=1, ensemble=1, crop=32, batch_size=1)

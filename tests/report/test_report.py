@@ -10,11 +10,13 @@ benchmark's own renderer that the README shows condensed.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from report_samples import MARKDOWN, README, bar_spec, line_spec, plain, toy
 
@@ -354,3 +356,24 @@ def test_tiling_memory_readme_table_drops_the_tile_from_the_name_and_times_when_
 
     time = "" if shared else " 116 s |"
     assert lines[2] == f"| 4096 x 4096 uint16 TIFF | 512 | 0.88 GB |{time} **no** |"
+
+
+def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
+    benchmark, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # its imports of sibling scripts
+    gate = benchmark("prior_gate")
+    monkeypatch.setattr(gate, "BAND_THRESHOLDS", tuple(range(2, 20, 3)))
+    rng = np.random.default_rng(0)
+    estimates = {n: list(np.round(rng.uniform(0, 22, 5), 1)) for n in ("5", "25", "fmd")}
+    estimates["5"][0] = 8.0  # on a threshold: the upper band takes it
+    psnr_db = {name: {n: list(rng.normal(30, 1, 5)) for n in estimates} for name in ("a", "b", "c")}
+    bands = ["a", "b", "a", "c"]
+    brute = {
+        t: gate.mean_over(gate.banded(psnr_db, estimates, bands, t))
+        for t in itertools.combinations(gate.BAND_THRESHOLDS, 3)
+    }
+    found = gate.band_search(psnr_db, estimates, bands, keep=5)
+    best = sorted(brute, key=lambda t: -brute[t])[:5]
+    assert list(found) == best
+    assert all(found[t] == pytest.approx(brute[t]) for t in best)
