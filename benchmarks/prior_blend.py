@@ -12,12 +12,14 @@ no FMD image is in the prior's training), the PSNR of
 
 where ``prior`` is the output of the default settings (gate, self-ensemble) and ``adapted``
 the output of the default adaptation alone (``method.blend=1``). Weight 0 is the prior and
-weight 1 the adapted net alone. The weight with the best mean PSNR is the one to ship as
-``PriorConfig.blend``.
+weight 1 the adapted net alone. ``--steps`` sets the adaptation's length (``method.steps``;
+several values are run one after the other); the (steps, weight) with the best mean PSNR is
+the one to ship as ``PriorConfig.steps`` and ``PriorConfig.blend``.
 
 Usage::
 
-    python benchmarks/prior_blend.py --note "..."
+    python benchmarks/prior_blend.py --note "..."                # the default steps
+    python benchmarks/prior_blend.py --steps 200 --add            # keep the stored rows too
 
 Writes ``benchmarks/results/prior_blend.json`` and ``.md``; one torch thread.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -40,7 +43,7 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Weights of the adapted output tried."""
 
 
-def field_row(field: str) -> dict:
+def field_row(field: str, steps: int) -> dict:
     """Return the PSNR (dB) of every blend weight on the first raw capture of `field`."""
     import torch
 
@@ -52,12 +55,13 @@ def field_row(field: str) -> dict:
     noisy = read_image(FMD / "raw" / field / "HV110_P0500510000.png")[0]
     x = torch.from_numpy(noisy)[None]
     prior = Prior().fit(x, device="cpu").denoised[0].numpy()
-    method = Prior(adapt=True, blend=1.0)
+    method = Prior(adapt=True, blend=1.0, steps=steps)
     start = time.perf_counter()
     adapted = method.fit(x, device="cpu").denoised[0].numpy()
     seconds = time.perf_counter() - start
     row = {
         "field": field,
+        "steps": steps,
         "seconds": round(seconds, 1),
         "kept_prior": method.adaptation["kept_prior"],
         "best_step": method.adaptation["best_step"],
@@ -70,29 +74,43 @@ def field_row(field: str) -> dict:
     return row
 
 
+def means(rows: list[dict]) -> dict[tuple[int, float], float]:
+    """Return the mean PSNR (dB) over the fields of every (steps, weight) in `rows`."""
+    return {
+        (steps, w): float(np.mean([r["psnr_db"][str(w)] for r in rows if r["steps"] == steps]))
+        for steps in sorted({r["steps"] for r in rows})
+        for w in WEIGHTS
+    }
+
+
 def render(report: dict) -> str:
-    """Render the Markdown table: mean PSNR per weight, and each field's gain over the prior."""
+    """Render the Markdown table: mean PSNR per (steps, weight) and the gain over the prior."""
     rows = report["rows"]
+    fields = sorted({r["field"] for r in rows}, key=int)
     lines = [
         f"Blend of the adapted prior's output with the prior's on the first raw capture of FMD "
-        f"fields {rows[0]['field']}-{rows[-1]['field']} (PSNR in dB against avg50), "
-        f"{report['date']}, {report['machine']['cpu']}, one torch thread; adaptation "
-        f"{np.mean([r['seconds'] for r in rows]):.1f} s per image on average."
+        f"fields {fields[0]}-{fields[-1]} (PSNR in dB against avg50, mean), "
+        f"{report['date']}, {report['machine']['cpu']}, one torch thread."
         + (f" {report['note']}" if report.get("note") else ""),
         "",
-        "| weight of the adapted output | mean PSNR | gain over the prior "
-        "| fields better / worse |",
-        "| --- | --- | --- | --- |",
+        "| steps | weight of the adapted output | mean PSNR | gain over the prior "
+        "| fields better / worse | s adapt |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    base = np.array([r["psnr_db"]["0.0"] for r in rows])
-    for w in WEIGHTS:
-        psnr = np.array([r["psnr_db"][str(w)] for r in rows])
-        gain = psnr - base
-        lines.append(
-            f"| {w:g} | {psnr.mean():.3f} | {gain.mean():+.3f} | "
-            f"{int((gain > 0).sum())} / {int((gain < 0).sum())} |"
-        )
-    lines += ["", f"Chosen: weight {report['chosen']:g} (best mean PSNR)."]
+    for steps in sorted({r["steps"] for r in rows}):
+        sel = [r for r in rows if r["steps"] == steps]
+        base = np.array([r["psnr_db"]["0.0"] for r in sel])
+        seconds = np.mean([r["seconds"] for r in sel])
+        for w in WEIGHTS[1:]:
+            psnr = np.array([r["psnr_db"][str(w)] for r in sel])
+            gain = psnr - base
+            lines.append(
+                f"| {steps} | {w:g} | {psnr.mean():.3f} | {gain.mean():+.3f} | "
+                f"{int((gain > 0).sum())} / {int((gain < 0).sum())} | {seconds:.1f} |"
+            )
+    lines.insert(4, f"| – | 0 (the prior) | {base.mean():.3f} | – | – | – |")
+    steps, weight = report["chosen"]
+    lines += ["", f"Chosen: {steps} steps, weight {weight:g} (best mean PSNR)."]
     return "\n".join(lines) + "\n"
 
 
@@ -101,6 +119,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fields", nargs="+", default=list(FIELDS), choices=list(FIELDS))
+    parser.add_argument("--steps", nargs="+", type=int, default=None, help="adaptation steps")
+    parser.add_argument("--add", action="store_true", help="keep the stored rows of other steps")
     parser.add_argument("--note", default=None, help="a sentence added to the table's caption")
     parser.add_argument("--out", type=Path, default=RESULTS / "prior_blend.json")
     args = parser.parse_args()
@@ -109,15 +129,23 @@ def main() -> None:
     from noise2x.report.machine import machine
 
     torch.set_num_threads(1)
-    rows = [field_row(field) for field in args.fields]
-    means = {w: np.mean([r["psnr_db"][str(w)] for r in rows]) for w in WEIGHTS}
+    from noise2x.methods import PriorConfig
+
+    steps = args.steps or [PriorConfig().steps]
+    rows = []
+    if args.add:
+        stored = json.loads(args.out.read_text())
+        rows = [r for r in stored["rows"] if r["steps"] not in steps]
+        args.note = " ".join(filter(None, [stored.get("note"), args.note])) or None
+    rows += [field_row(field, n) for n in steps for field in args.fields]
+    mean = means(rows)
     report = {
         "benchmark": "prior_blend",
         "date": dt.date.today().isoformat(),
         "machine": machine(),
         **({"note": args.note} if args.note else {}),
         "rows": rows,
-        "chosen": max(WEIGHTS, key=lambda w: means[w]),
+        "chosen": list(max(mean, key=mean.get)),
     }
     report["markdown"] = render(report)
     write_result(report, args.out)  # JSON and .md, each atomically
