@@ -15,7 +15,9 @@ picking the net per image from its estimated noise level keeps the gains of both
   from 0 to 1 between T0 and T1 (two passes, one per net);
 - with ``--bands A,B,C,...`` (candidate names from low to high noise; a name may come back),
   a **banded gate** at thresholds T1 < T2 < ... uses A below T1, B from T1 to T2, and so on
-  (a hard switch; every increasing tuple of thresholds from 2 to 60 is tried);
+  (a hard switch; every increasing tuple of thresholds from 2 to 60 is tried); ``--bands``
+  may be repeated with other orders of the candidates: each order's best gate is a row of
+  the table, and the order with the best mean is chosen;
 - with ``--fmd``, the first raw captures of FMD fields 15 and 16 (the validation fields of
   ``benchmarks/real_fmd.py``, real microscope noise; against their avg50) are one more noise,
   ``fmd``, so that the gate is also chosen for real noise;
@@ -272,7 +274,11 @@ def main() -> None:
     parser.add_argument("candidates", nargs="+", help="NAME=FILE (.ckpt or .safetensors)")
     parser.add_argument("--low", help="two-net gate: the candidate used at low estimated sigma")
     parser.add_argument("--high", help="two-net gate: the candidate used at high estimated sigma")
-    parser.add_argument("--bands", help="banded gate: candidates from low to high noise, A,B,...")
+    parser.add_argument(
+        "--bands",
+        action="append",
+        help="banded gate: candidates from low to high noise, A,B,... (repeat: the best is chosen)",
+    )
     parser.add_argument(
         "--compare",
         action="append",
@@ -288,14 +294,14 @@ def main() -> None:
         parser.error(f"candidates are NAME=FILE, got {bad[0]!r}")
     candidates = dict(c.split("=", 1) for c in args.candidates)
     if args.bands:
-        bands = args.bands.split(",")
-        if len(bands) < 2 or len(bands) > 6:
+        orders = [order.split(",") for order in args.bands]
+        if any(len(bands) < 2 or len(bands) > 6 for bands in orders):
             parser.error(f"--bands names 2 to 6 candidates, got {args.bands!r}")
     elif args.low and args.high:
-        bands = [args.low, args.high]
+        orders = [[args.low, args.high]]
     else:
         parser.error("give --low and --high (two-net gate and blend) or --bands")
-    for name in bands:
+    for name in (name for bands in orders for name in bands):
         if name not in candidates:
             parser.error(f"--low/--high/--bands name a candidate, got {name!r}")
     import torch
@@ -309,12 +315,17 @@ def main() -> None:
         }
         for name, outs in outputs.items()
     }
+    band_orders = {}
     if args.bands:
-        gates = band_search(psnr_db, estimates, bands)  # the best 50 kept
-        gate = next(iter(gates))
-        label = "banded gate at " + ", ".join(map(str, gate))
-        psnr_db[label] = banded(psnr_db, estimates, bands, gate)
-        chosen = {"gate": list(gate)}
+        searched = {",".join(bands): band_search(psnr_db, estimates, bands) for bands in orders}
+        for order, best in searched.items():  # each order's best gate, as a row of the table
+            gate = next(iter(best))
+            label = f"{order.replace(',', ', ')} at {', '.join(map(str, gate))}"
+            psnr_db[label] = banded(psnr_db, estimates, order.split(","), gate)
+            band_orders[order] = {"gate": list(gate), "mean_db": round(best[gate], 4)}
+        order = max(band_orders, key=lambda o: band_orders[o]["mean_db"])
+        bands, gates = order.split(","), searched[order]  # the best 50 gates of that order kept
+        chosen = {"gate": band_orders[order]["gate"]}
     else:
         combine = (outputs, clean, estimates, args.low, args.high)
         gates = {t: mean_over(combined(*combine, t, t)) for t in THRESHOLDS}
@@ -354,7 +365,7 @@ def main() -> None:
         "candidates": candidates,
         "low": args.low,
         "high": args.high,
-        **({"bands": bands} if args.bands else {}),
+        **({"bands": bands, "band_orders": band_orders} if args.bands else {}),
         "images": list(IMAGES[args.kind]),
         "noises": list(clean),
         "estimated_sigma": estimates,
