@@ -170,7 +170,7 @@ def test_adaptation_never_worsens_the_held_out_loss_and_is_seeded():
 
 
 def test_the_result_blends_the_adapted_and_the_prior_outputs():
-    """blend = 0.5: the mean of the adapted net's output (blend = 1) and the prior's."""
+    """The default blend w: w * the adapted net's output (blend = 1) + (1 - w) * the prior's."""
     _, noisy = _noisy((1, 1, 96, 96), sigma=40.0)
     x = torch.from_numpy(noisy)
     settings = dict(steps=4, eval_every=2, ensemble=2, crop=32, batch_size=2, clip=False)
@@ -180,8 +180,9 @@ def test_the_result_blends_the_adapted_and_the_prior_outputs():
     mixed = Prior(adapt=True, **settings)
     result = mixed.fit(x, device="cpu")
     prior = Prior(**settings).fit(x, device="cpu").denoised
-    assert mixed.adaptation["blend"] == 0.5
-    torch.testing.assert_close(result.denoised, 0.5 * (adapted.denoised + prior))
+    w = mixed.adaptation["blend"]
+    assert 0 < w < 1
+    torch.testing.assert_close(result.denoised, w * adapted.denoised + (1 - w) * prior)
     assert (result.denoised - prior).abs().max() > 1e-4  # the adaptation still shows
     shared = [load_prior(1, channels_last=cl)[0] for cl in (False, True)]
     assert not any(m is net for m in result.net.modules() for net in shared)

@@ -30,9 +30,9 @@ tiles (``noise2x.train.loop``): a random ``holdout`` fraction of a grid of squar
 never trained on; the reconstruction term rec on those tiles (with one fixed draw of the
 sub-sampler) is measured before training and every ``eval_every`` steps, and the weights with
 the lowest value are kept, so adaptation can only keep or improve the prior on those tiles.
-The result is then the mean of the adapted net's output and the prior's (``blend`` = 0.5,
-``noise2x.nets.blend``): on FMD validation captures the adapted net alone lost up to 0.45 dB
-on some fields while the mean gained on nearly all (``benchmarks/prior_settings.py``).
+The result is then a weighted mean of the adapted net's output and the prior's (``blend`` =
+0.75 for the adapted one; ``noise2x.nets.blend``): on the FMD validation captures the adapted
+net alone lost on 4 of 16 fields, the weighted mean on 1 (``benchmarks/prior_blend.py``).
 A `Prior` object adapts on the first image it is given (starting from the net the gate picks
 for that image) and reuses that adaptation for every later call (the frames of one stack);
 build a new object for another scene.
@@ -183,8 +183,8 @@ class PriorConfig:
     gate_sigma: float | None = None
     ensemble: int = 4
     adapt: bool = False
-    blend: float = 0.5
-    steps: int = 100
+    blend: float = 0.75
+    steps: int = 400
     lr: float = 1e-4
     warmup: float = 0.1
     crop: int = 128
