@@ -78,6 +78,17 @@ side (47 min)::
 
 ``benchmarks/prior_gate.py --bands`` then chose the estimated-sigma bands of the three nets.
 
+**Fourth stage** (the shipped low-noise net: from the third-stage one, on pairs of its own
+band's levels; and a middle-noise net from the default one, which lost to it and is not
+shipped), one thread each, side by side (95 min)::
+
+    python benchmarks/train_prior.py --models grey --loss l2_level --sigma 8:24 --lam 50:300 \
+        --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 \
+        --work runs/spec-low2 --export-as prior_grey_low.safetensors
+    python benchmarks/train_prior.py --models grey --loss l2_level --sigma 15:42 --lam 15:100 \
+        --init prior_grey.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 \
+        --work runs/spec-mid --no-export
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,

@@ -9,10 +9,10 @@ colour (``noise2x.weights.PRIORS``), loaded from the package with no network acc
 Grey images have two more nets, for low and for high noise (``noise2x.weights.PRIOR_BANDS``,
 the gate): the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
 ``noise2x.noise.estimate.estimate_sigma``), and the net of its band is used: the low-noise net
-for an estimate in [6, 24), the high-noise net from 33 (0-255 scale), the default net
-otherwise (below 6, which includes the real microscope noise of FMD, and from 24 to 33). The
+for an estimate in [7, 24), the high-noise net from 33 (0-255 scale), the default net
+otherwise (below 7, which includes the real microscope noise of FMD, and from 24 to 33). The
 low- and high-noise nets are later training stages of the same U-Net on pairs of low (sigma
-<= 35) or high (sigma >= 30) noise only; the bands were chosen on validation images
+<= 35, last 8-24) or high (sigma >= 30) noise only; the bands were chosen on validation images
 (``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no
 noise level.
 

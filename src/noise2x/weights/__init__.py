@@ -11,8 +11,8 @@ Shipped files (``noise2x list`` shows them):
   ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
   pairs only (see that script for the recipe).
 - ``prior_grey_low.safetensors``, ``prior_grey_high.safetensors``: the grey prior's nets for
-  low and high noise, later stages of the same net trained on pairs of low (sigma <= 35) or
-  high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them instead of
+  low and high noise, later stages of the same net trained on pairs of low (sigma <= 35, the
+  last stage 8-24) or high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
@@ -47,7 +47,7 @@ PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
-        (6.0, "prior_grey_low.safetensors"),
+        (7.0, "prior_grey_low.safetensors"),
         (24.0, "prior_grey.safetensors"),
         (33.0, "prior_grey_high.safetensors"),
     )
@@ -165,7 +165,7 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [6, 24)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 24)"``).
 
     Examples
     --------
