@@ -28,9 +28,11 @@ Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    python benchmarks/prior_gate.py grey grey=src/noise2x/weights/prior_grey.safetensors \
-        low=runs/spec-low/.../best.ckpt high=runs/spec-high/.../best.ckpt \
-        --bands grey,low,grey,high --compare grey,high_before@34 --fmd   # the shipped gate
+    W=src/noise2x/weights   # the shipped gate, and the fourth stages of train_prior.py:
+    python benchmarks/prior_gate.py grey grey=$W/prior_grey.safetensors \
+        low=$W/prior_grey_low.safetensors high=$W/prior_grey_high.safetensors \
+        mid=runs/spec-mid/.../best.ckpt low_before=runs/spec-low2/init/prior_grey_low.safetensors \
+        --bands grey,low,grey,high --compare grey,low_before,grey,high@6,24,33 --fmd --threads 2
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """
