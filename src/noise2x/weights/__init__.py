@@ -12,9 +12,9 @@ Shipped files (``noise2x list`` shows them):
   pairs only (see that script for the recipe).
 - ``prior_grey_low.safetensors``, ``prior_grey_high.safetensors``: the grey prior's nets for
   low and high noise, later stages of the same net trained on pairs of low (sigma <= 35, the
-  last stage 8-24) or high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them instead of
-  ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
-  validation images by ``benchmarks/prior_gate.py``).
+  last stage 8-24) or high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them
+  instead of ``prior_grey.safetensors`` for bands of the image's estimated noise level
+  (chosen on validation images by ``benchmarks/prior_gate.py``).
 """
 
 from __future__ import annotations
