@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from prior_settings import FMD  # benchmarks/ is on sys.path
+from prior_settings import adapt_rows  # benchmarks/ is on sys.path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -43,35 +44,40 @@ WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Weights of the adapted output tried."""
 
 
-def field_row(field: str, steps: int) -> dict:
-    """Return the PSNR (dB) of every blend weight on the first raw capture of `field`."""
+def capture_rows(
+    field: str, capture: int, noisy: np.ndarray, clean: np.ndarray, steps: list[int]
+) -> list[dict]:
+    """Return the PSNR (dB) of every blend weight on one raw capture, a row per adaptation length.
+
+    `noisy` and `clean` are (1, H, W) float32 in [0, 1] (``prior_settings.adapt_rows``); the
+    prior's output is computed once and blended with each length's adapted output.
+    """
     import torch
 
-    from noise2x.data.io import read_image
     from noise2x.methods import Prior
     from noise2x.metrics import psnr_np
 
-    clean = read_image(FMD / "gt" / field / "avg50.png")[0]
-    noisy = read_image(FMD / "raw" / field / "HV110_P0500510000.png")[0]
     x = torch.from_numpy(noisy)[None]
     prior = Prior().fit(x, device="cpu").denoised[0].numpy()
-    method = Prior(adapt=True, blend=1.0, steps=steps)
-    start = time.perf_counter()
-    adapted = method.fit(x, device="cpu").denoised[0].numpy()
-    seconds = time.perf_counter() - start
-    row = {
-        "field": field,
-        "steps": steps,
-        "seconds": round(seconds, 1),
-        "kept_prior": method.adaptation["kept_prior"],
-        "best_step": method.adaptation["best_step"],
-        "psnr_db": {
-            str(w): round(psnr_np(np.clip(w * adapted + (1 - w) * prior, 0, 1), clean, 1.0), 3)
-            for w in WEIGHTS
-        },
-    }
-    print(row, flush=True)
-    return row
+    rows = []
+    for n in steps:
+        method = Prior(adapt=True, blend=1.0, steps=n)
+        start = time.perf_counter()
+        adapted = method.fit(x, device="cpu").denoised[0].numpy()
+        seconds = time.perf_counter() - start
+        blends = {w: np.clip(w * adapted + (1 - w) * prior, 0, 1) for w in WEIGHTS}
+        rows.append(
+            {
+                "field": field,
+                "steps": n,
+                "seconds": round(seconds, 1),
+                "kept_prior": method.adaptation["kept_prior"],
+                "best_step": method.adaptation["best_step"],
+                "psnr_db": {str(w): round(psnr_np(b, clean, 1.0), 3) for w, b in blends.items()},
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
 
 
 def means(rows: list[dict]) -> dict[tuple[int, float], float]:
@@ -134,10 +140,13 @@ def main() -> None:
     steps = args.steps or [PriorConfig().steps]
     rows = []
     if args.add:
+        if not args.out.is_file():
+            parser.error(f"--add keeps the rows of {args.out}, which does not exist")
         stored = json.loads(args.out.read_text())
         rows = [r for r in stored["rows"] if r["steps"] not in steps]
         args.note = " ".join(filter(None, [stored.get("note"), args.note])) or None
-    rows += [field_row(field, n) for n in steps for field in args.fields]
+    per_capture = functools.partial(capture_rows, steps=steps)
+    rows += adapt_rows(1, per_capture, tuple(args.fields))
     mean = means(rows)
     report = {
         "benchmark": "prior_blend",

@@ -121,10 +121,12 @@ def bm3d_seconds() -> dict:
     return out
 
 
-def adapt_rows(captures: int = 1, per_capture: Callable | None = None) -> list[dict]:
-    """PSNR against avg50 on FMD validation fields 15-16, a row set per raw capture.
+def adapt_rows(
+    captures: int = 1, per_capture: Callable | None = None, fields: tuple = FMD_FIELDS
+) -> list[dict]:
+    """PSNR against avg50 on FMD validation fields (15-16 by default), a row set per capture.
 
-    Each field's first `captures` raw captures (independent noise, same scene) are read one by
+    Each of `fields`' first `captures` raw captures (independent noise, same scene) is read one by
     one and given to `per_capture(field, capture, noisy, clean)` (``adapt_field`` by default:
     several adaptation lengths; ``adapt_ensemble_field``: several ensemble sizes after
     adaptation), (1, 512, 512) float32 arrays in [0, 1]; its rows are concatenated.
@@ -133,7 +135,7 @@ def adapt_rows(captures: int = 1, per_capture: Callable | None = None) -> list[d
 
     per_capture = per_capture or adapt_field
     rows = []
-    for field in FMD_FIELDS:
+    for field in fields:
         clean = read_image(FMD / "gt" / field / "avg50.png")[0]
         for capture in range(captures):
             noisy = read_image(FMD / "raw" / field / f"HV110_P05005100{capture:02d}.png")[0]
