@@ -16,7 +16,10 @@ The recipe, one grey and one colour model:
    - ``pg``: Poisson-Gaussian, lambda log-uniform in [10, 200] and sigma uniform in [0, 25].
 
    The files are named ``<image>_<kind>``, so the last ``val_images`` images (all their kinds)
-   are held out whole for validation.
+   are held out whole for validation. ``--draw N`` (N >= 1) shifts every seed
+   (``pair_seeds``): the pairs of a later stage are then new noise realisations, not the
+   first draw's standard-normal draws rescaled to the stage's range (every stage before the
+   fifth used draw 0).
 2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
    alone: the paper's U-Net (``net=unet_n2n``), L2 loss (colour) or ``--loss l2_level``
    (grey: each pair's error divided by the square root of its own noise variance, estimated
@@ -152,14 +155,33 @@ def pair_kinds(work: Path, model: str) -> dict[str, tuple[str, list[str]]]:
     return KINDS
 
 
+def pair_draw(work: Path, model: str) -> int:
+    """Return the noise draw the pairs of `model` under WORK were written with (``draw.json``)."""
+    record = work / "pairs" / model / "draw.json"
+    return int(json.loads(record.read_text())["draw"]) if record.is_file() else 0
+
+
+def pair_seeds(kind_index: int, draw: int = 0) -> tuple[int, int, int]:
+    """Return the add-noise seeds (view a, view b, level) of the `kind_index`-th kind.
+
+    Draw 0 is the recipe's first draw (the seeds of every shipped stage before draw 1);
+    draw ``d`` shifts every seed by ``100000 * d``, so that a later stage trains on new noise
+    realisations and levels instead of the same standard-normal draws rescaled to its range.
+    """
+    shift = 100000 * draw
+    base = 10000 * (kind_index + 1) + shift
+    return base, base + 5000, 100 + kind_index + shift
+
+
 def write_pairs(
-    model: str, work: Path, sigma: str | None = None, lam: str | None = None
+    model: str, work: Path, sigma: str | None = None, lam: str | None = None, draw: int = 0
 ) -> tuple[Path, Path]:
     """Write the noisy pairs of `model` under WORK/pairs/<model>/{a,b} (skipping finished kinds).
 
-    `sigma` and `lam` narrow the recipe's level ranges (`kinds`); the kinds used are recorded
-    in ``WORK/pairs/<model>/noise.json``, and a rerun with other ranges is refused (the files
-    already written would mix two recipes).
+    `sigma` and `lam` narrow the recipe's level ranges (`kinds`); `draw` picks the noise
+    realisations (``pair_seeds``). The kinds used are recorded in
+    ``WORK/pairs/<model>/noise.json`` and the draw in ``draw.json``; a rerun with other ranges
+    or another draw is refused (the files already written would mix two recipes).
     """
     spec = MODELS[model]
     root = work / "pairs" / model
@@ -169,20 +191,25 @@ def write_pairs(
         sys.exit(f"{root} holds pairs of other level ranges ({record}): use another --work")
     if not record.is_file() and any(root.glob(".*.done")) and chosen != KINDS:
         sys.exit(f"{root} holds pairs of the recipe's ranges: use another --work")
+    if any(root.glob(".*.done")) and pair_draw(work, model) != draw:
+        sys.exit(f"{root} holds pairs of noise draw {pair_draw(work, model)}: use another --work")
     root.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({k: list(v) for k, v in chosen.items()}, indent=1))
+    if draw:
+        (root / "draw.json").write_text(json.dumps({"draw": draw}))
     for k, kind in enumerate(spec["kinds"]):
         noise, options = chosen[kind]
         done = root / f".{kind}.done"
         if done.exists():
             continue
-        for view, offset in (("a", 0), ("b", 5000)):
+        seed_a, seed_b, level_seed = pair_seeds(k, draw)
+        for view, seed in (("a", seed_a), ("b", seed_b)):
             stage = root / "stage" / kind / view
             shutil.rmtree(stage, ignore_errors=True)
             command = [
                 sys.executable, "-m", "noise2x", "add-noise", str(DATA / spec["source"]),
                 "-o", str(stage), "--noise", noise, *options, "--output-dtype", "float32",
-                "--seed", str(10000 * (k + 1) + offset), "--level-seed", str(100 + k),
+                "--seed", str(seed), "--level-seed", str(level_seed),
             ]  # fmt: skip
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             (root / view).mkdir(parents=True, exist_ok=True)
@@ -347,6 +374,7 @@ def export_prior(
         "commit": commit,
         "date": dt.date.today().isoformat(),
         "noise": {k: " ".join(noise[k][1]) + f" ({noise[k][0]})" for k in spec["kinds"]},
+        "pair_draw": pair_draw(work, model),
     }
     stages = [stage]
     if init:
@@ -403,6 +431,12 @@ def main() -> None:
     parser.add_argument(
         "--lam", default=None, help="Poisson lambda range LO:HI of the pairs (photons; 10:200)"
     )
+    parser.add_argument(
+        "--draw",
+        type=int,
+        default=0,
+        help="noise draw of the pairs (0: the recipe's first; a new draw gives new realisations)",
+    )
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     parser.add_argument(
@@ -411,6 +445,8 @@ def main() -> None:
         help="file name under src/noise2x/weights (one model; default: the shipped prior's)",
     )
     args = parser.parse_args()
+    if args.draw < 0:
+        parser.error(f"--draw {args.draw}: give 0 (the recipe's first draw) or a later draw")
     if args.export_as and len(args.models) != 1:
         parser.error("--export-as names the file of one model: give --models grey or colour")
     if args.init and not args.init.endswith(".safetensors"):
@@ -425,7 +461,7 @@ def main() -> None:
     log = args.work / "training.json"
     if not args.export_only:
         for model in args.models:
-            write_pairs(model, args.work, args.sigma, args.lam)
+            write_pairs(model, args.work, args.sigma, args.lam, args.draw)
         if args.init and Path(args.init).parent == Path("."):
             from noise2x.weights import WEIGHTS_DIR
 

@@ -377,3 +377,15 @@ def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
     best = sorted(brute, key=lambda t: -brute[t])[:5]
     assert list(found) == best
     assert all(found[t] == pytest.approx(brute[t]) for t in best)
+
+
+def test_train_prior_draw_0_keeps_the_recipe_seeds_and_later_draws_are_new(benchmark, tmp_path):
+    train = benchmark("train_prior")
+    kinds = range(len(train.MODELS["grey"]["kinds"]))
+
+    assert [train.pair_seeds(k) for k in kinds] == [
+        (10000 * (k + 1), 10000 * (k + 1) + 5000, 100 + k) for k in kinds
+    ]  # the seeds every stage before the draws used
+    seeds = [s for d in range(3) for k in kinds for s in train.pair_seeds(k, d)[:2]]
+    assert len(set(seeds)) == len(seeds)  # no view of any draw repeats another's noise
+    assert train.pair_draw(tmp_path, "grey") == 0
