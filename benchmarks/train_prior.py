@@ -92,6 +92,23 @@ shipped), one thread each, side by side (95 min)::
         --init prior_grey.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 \
         --work runs/spec-mid --no-export
 
+**One more stage of each grey net, on new noise** (``--draw 1``: every earlier stage trained
+on the first draw's noise patterns, rescaled to its range): each of the three shipped grey
+nets from itself (the default net's third stage, the high-noise net's fourth, the low-noise
+net's fifth), on new pairs of its own training levels, three trainings side by side, one
+thread each (about 95 min); ``--export-only --export-as ...`` then exports the ones that
+``prior_gate.py`` keeps::
+
+    python benchmarks/train_prior.py --models grey --loss l2_level --sigma 8:24 --lam 50:300 \
+        --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 --draw 1 \
+        --work runs/spec-low3 --no-export
+    python benchmarks/train_prior.py --models grey --loss l2_level \
+        --init prior_grey.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 --draw 1 \
+        --work runs/grey3 --no-export
+    python benchmarks/train_prior.py --models grey --loss l2 --sigma 30:55 --lam 10:40 \
+        --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 --draw 1 \
+        --work runs/spec-high2 --no-export
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
@@ -164,7 +181,7 @@ def pair_draw(work: Path, model: str) -> int:
 def pair_seeds(kind_index: int, draw: int = 0) -> tuple[int, int, int]:
     """Return the add-noise seeds (view a, view b, level) of the `kind_index`-th kind.
 
-    Draw 0 is the recipe's first draw (the seeds of every shipped stage before draw 1);
+    Draw 0 is the recipe's first draw (the seeds of every stage before the ``--draw 1`` stages);
     draw ``d`` shifts every seed by ``100000 * d``, so that a later stage trains on new noise
     realisations and levels instead of the same standard-normal draws rescaled to its range.
     """
