@@ -5,8 +5,8 @@ For every (image, noise) job the same noisy input goes to:
 
 - ``prior``: ``noise2x.denoise(noisy)`` with the default settings (the shipped prior, its
   default self-ensemble, no noise level given; for grey images its gate picks the low-noise,
-  default or high-noise net from the estimated sigma, and the table counts the images that
-  got each);
+  default, middle-noise or high-noise net from the estimated sigma, and the table counts the
+  images that got each);
 - ``prior_adapt``: the same with ``adapt=True`` (test-time adaptation, its default steps), on
   the first ``--adapt-limit`` images of each set and noise (and every FMD field);
 - ``bm3d``: BM3D (the ``bm3d`` package; ``bm3d_rgb`` for colour) given the *true* sigma for
@@ -224,7 +224,7 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
-        "| nets low/default/high | adapted: n | prior | prior + adapt | s adapt |",
+        "| nets low/default/mid/high | adapted: n | prior | prior + adapt | s adapt |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, noise in CONDITIONS:
@@ -246,7 +246,8 @@ def render(report: dict) -> str:
         seconds = f"{_mean(sel, 'bm3d', 'seconds'):.1f} | {_mean(sel, 'prior', 'seconds'):.1f} "
         gated = [r["gate"] for r in sel if r.get("gate")]  # grey rows of a gated prior
         nets = [(g["weights"] or "default").removesuffix(".safetensors") for g in gated]
-        used = [sum(n.endswith(band) for n in nets) for band in ("_low", "default", "_high")]
+        bands = ("_low", "default", "_mid", "_high")
+        used = [sum(n.endswith(band) for n in nets) for band in bands]
         seconds += f"| {'/'.join(map(str, used))} " if gated else "| – "
         lines.append(
             f"| {dataset} | {noise} | {len(sel)} | {cell['noisy']} | {cell['bm3d']} | "

@@ -397,7 +397,10 @@ def export_prior(
     if init:
         earlier = read_metadata(start_weights(work, init))
         stages = earlier.get("stages") or [{key: earlier.get(key) for key in stage}]
-        stages = [{**s, "noise": s.get("noise") or earlier["noise"]} for s in stages]
+        stages = [
+            {**s, "noise": s.get("noise") or earlier["noise"], "pair_draw": s.get("pair_draw") or 0}
+            for s in stages
+        ]  # every stage before the draws used draw 0
         stages = [*stages, stage]
     metadata = {
         "net": config["net"],

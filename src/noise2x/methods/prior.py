@@ -6,15 +6,16 @@ only (no clean image in training or model selection), blind to the noise level: 
 sigma in [0, 55], Poisson and Poisson-Gaussian noise. One model for grey images and one for
 colour (``noise2x.weights.PRIORS``), loaded from the package with no network access.
 
-Grey images have two more nets, for low and for high noise (``noise2x.weights.PRIOR_BANDS``,
-the gate): the image's Gaussian noise level is estimated from the image alone (wavelet MAD,
-``noise2x.noise.estimate.estimate_sigma``), and the net of its band is used: the low-noise net
-for an estimate in [7, 24), the high-noise net from 33 (0-255 scale), the default net
-otherwise (below 7, which includes the real microscope noise of FMD, and from 24 to 33). The
-low- and high-noise nets are later training stages of the same U-Net on pairs of low (sigma
-<= 35, last 8-24) or high (sigma >= 30) noise only; the bands were chosen on validation images
-(``benchmarks/prior_gate.py``). Each call chooses for its own image; the user still gives no
-noise level.
+Grey images have three more nets, for low, middle and high noise
+(``noise2x.weights.PRIOR_BANDS``, the gate): the image's Gaussian noise level is estimated
+from the image alone (wavelet MAD, ``noise2x.noise.estimate.estimate_sigma``), and the net of
+its band is used: the low-noise net for an estimate in [7, 22), the middle-noise net in
+[22, 39), the high-noise net from 39 (0-255 scale), the default net below 7 (which includes
+the real microscope noise of FMD). They are later training stages of the same U-Net: on
+pairs of low (sigma <= 35, the last two stages 8-24) or high (sigma >= 30) noise only, and
+for the middle one a stage of the default net on new noise realisations of every level; the
+bands were chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for
+its own image; the user still gives no noise level.
 
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
@@ -136,7 +137,8 @@ class PriorConfig:
         A ``.safetensors`` file of ``noise2x.weights.save_weights``; None: the shipped prior.
     gate : bool
         Pick the grey net from the image's estimated sigma (``noise2x.weights.PRIOR_BANDS``:
-        the low-noise, default or high-noise net; grey only; ignored with `weights`).
+        the low-noise, default, middle-noise or high-noise net; grey only; ignored with
+        `weights`).
     gate_sigma : float or None
         Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
         would start above it are dropped); None: the shipped one.

@@ -10,11 +10,13 @@ Shipped files (``noise2x list`` shows them):
 - ``prior_grey.safetensors``, ``prior_colour.safetensors``: the denoiser prior of
   ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
   pairs only (see that script for the recipe).
-- ``prior_grey_low.safetensors``, ``prior_grey_high.safetensors``: the grey prior's nets for
-  low and high noise, later stages of the same net trained on pairs of low (sigma <= 35, the
-  last stage 8-24) or high (sigma >= 30) noise only; the gate (`PRIOR_BANDS`) uses them
-  instead of ``prior_grey.safetensors`` for bands of the image's estimated noise level
-  (chosen on validation images by ``benchmarks/prior_gate.py``).
+- ``prior_grey_low.safetensors``, ``prior_grey_mid.safetensors``,
+  ``prior_grey_high.safetensors``: the grey prior's nets for low, middle and high noise,
+  later stages of the same net: on pairs of low (sigma <= 35, the last two stages 8-24) or
+  high (sigma >= 30) noise only, and for the middle one a third stage of the default net on
+  new noise realisations of the full range; the gate (`PRIOR_BANDS`) uses them instead of
+  ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
+  validation images by ``benchmarks/prior_gate.py``).
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
         (7.0, "prior_grey_low.safetensors"),
-        (24.0, "prior_grey.safetensors"),
-        (33.0, "prior_grey_high.safetensors"),
+        (22.0, "prior_grey_mid.safetensors"),
+        (39.0, "prior_grey_high.safetensors"),
     )
 }
 """For a number of channels: the bands of the gate, ``(lowest sigma, file)`` in increasing
@@ -165,13 +167,13 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 24)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 22)"``).
 
     Examples
     --------
     >>> [m["file"] for m in shipped_models()]  # doctest: +NORMALIZE_WHITESPACE
     ['prior_grey.safetensors', 'prior_colour.safetensors', 'prior_grey_low.safetensors',
-     'prior_grey_high.safetensors']
+     'prior_grey_mid.safetensors', 'prior_grey_high.safetensors']
     """
     files = [(channels, name, "default") for channels, name in PRIORS.items()]
     for channels, bands in PRIOR_BANDS.items():
