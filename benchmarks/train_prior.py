@@ -19,7 +19,7 @@ The recipe, one grey and one colour model:
    are held out whole for validation. ``--draw N`` (N >= 1) shifts every seed
    (``pair_seeds``): the pairs of a later stage are then new noise realisations, not the
    first draw's standard-normal draws rescaled to the stage's range (every stage before the
-   fifth used draw 0).
+   ``--draw 1`` stages below used draw 0).
 2. **Noise2Noise training** with ``noise2x train method=n2n data=pairs`` on those folders
    alone: the paper's U-Net (``net=unet_n2n``), L2 loss (colour) or ``--loss l2_level``
    (grey: each pair's error divided by the square root of its own noise variance, estimated
