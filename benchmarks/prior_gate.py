@@ -28,11 +28,14 @@ Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    W=src/noise2x/weights   # the shipped gate, and the fourth stages of train_prior.py:
+    W=src/noise2x/weights   # the shipped gate, chosen before the draw-1 nets were exported:
     python benchmarks/prior_gate.py grey grey=$W/prior_grey.safetensors \
         low=$W/prior_grey_low.safetensors high=$W/prior_grey_high.safetensors \
-        mid=runs/spec-mid/.../best.ckpt low_before=runs/spec-low2/init/prior_grey_low.safetensors \
-        --bands grey,low,grey,high --compare grey,low_before,grey,high@6,24,33 --fmd --threads 2
+        grey3=runs/grey3/.../best.ckpt low3=runs/spec-low3/.../best.ckpt \
+        high2=runs/spec-high2/.../best.ckpt --bands grey,low,grey,high \
+        --bands grey3,low3,grey3,high2 --bands grey,low3,grey3,high2 \
+        --bands grey,low3,grey,high2 --bands grey,low,grey3,high \
+        --compare grey,low,grey,high@7,24,33 --fmd --threads 2
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """

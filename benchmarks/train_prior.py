@@ -208,8 +208,9 @@ def write_pairs(
         sys.exit(f"{root} holds pairs of other level ranges ({record}): use another --work")
     if not record.is_file() and any(root.glob(".*.done")) and chosen != KINDS:
         sys.exit(f"{root} holds pairs of the recipe's ranges: use another --work")
-    if any(root.glob(".*.done")) and pair_draw(work, model) != draw:
-        sys.exit(f"{root} holds pairs of noise draw {pair_draw(work, model)}: use another --work")
+    written = pair_draw(work, model)
+    if any(root.glob(".*.done")) and written != draw:
+        sys.exit(f"{root} holds pairs of noise draw {written}: use another --work")
     root.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({k: list(v) for k, v in chosen.items()}, indent=1))
     if draw:
