@@ -4,7 +4,8 @@
 The recipe, one grey and one colour model:
 
 1. **Noisy pairs on disk**, written by ``noise2x add-noise`` from the clean training sets
-   (../shared/data/Train400, 400 grey 180x180; ../shared/data/CBSD432, 432 colour 481x321).
+   (../shared/data/Train400, 400 grey 180x180; ../shared/data/CBSD432, 432 colour 481x321;
+   the ``grey832`` model: both, CBSD432 as grey).
    Each image gets several independent pairs, one per *kind*, at a level drawn per image
    (``--sigma LO:HI`` / ``--lam LO:HI`` with one ``--level-seed`` for both views of a pair
    and a different ``--seed`` for each view), written as float32 TIFF without clipping so that
@@ -109,6 +110,21 @@ thread each (about 95 min); ``--export-only --export-as ...`` then exports the o
         --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 16000 --draw 1 \
         --work runs/spec-high2 --no-export
 
+**Grey nets on more images** (``--models grey832``: the pairs are written from Train400 and
+from the luma of CBSD432, 832 images, 6.1 times Train400's pixels; `source_folders`): one more
+stage of each of the three shipped grey nets on pairs of its own training levels, on a new
+noise draw, three trainings side by side, one thread each (80 min)::
+
+    python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 8:24 \
+        --lam 50:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 \
+        --draw 2 --work runs/b832-low --no-export
+    python benchmarks/train_prior.py --models grey832 --loss l2_level \
+        --init prior_grey_mid.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 --draw 2 \
+        --work runs/b832-mid --no-export
+    python benchmarks/train_prior.py --models grey832 --loss l2 --sigma 30:55 --lam 10:40 \
+        --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 --draw 2 \
+        --work runs/b832-high --no-export
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
@@ -140,9 +156,41 @@ KINDS = {
     "pg": ("poisson_gaussian", ["--lam", "10:200", "--sigma", "0:25"]),
 }
 MODELS = {
-    "grey": {"source": "Train400", "kinds": ["g0", "g1", "g2", "p", "pg"], "channels": 1},
-    "colour": {"source": "CBSD432", "kinds": ["g0", "g1", "p", "pg"], "channels": 3},
+    "grey": {"sources": ["Train400"], "kinds": ["g0", "g1", "g2", "p", "pg"], "channels": 1},
+    "colour": {"sources": ["CBSD432"], "kinds": ["g0", "g1", "p", "pg"], "channels": 3},
+    # grey nets on more images: Train400 and the luma of CBSD432 (832 images, 6.1x the pixels)
+    "grey832": {
+        "sources": ["Train400", "CBSD432"],
+        "kinds": ["g0", "g1", "g2", "p", "pg"],
+        "channels": 1,
+    },
 }
+
+
+def source_folders(model: str, work: Path) -> list[Path]:
+    """Return the clean folders the pairs of `model` are written from, in their order.
+
+    A colour source of a grey model is first written as grey PNGs (luma, ITU-R 601, rounded to
+    8 bits, as MATLAB's ``rgb2gray`` makes the grey sets of the field) under
+    ``WORK/sources/<source>-grey/``; a file already written is kept.
+    """
+    from PIL import Image
+
+    spec = MODELS[model]
+    folders = []
+    for source in spec["sources"]:
+        folder = DATA / source
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
+        if spec["channels"] == 1 and Image.open(paths[0]).mode != "L":
+            grey = work / "sources" / f"{source}-grey"
+            grey.mkdir(parents=True, exist_ok=True)
+            for path in paths:
+                out = grey / f"{path.stem}.png"
+                if not out.exists():
+                    Image.open(path).convert("RGB").convert("L").save(out)
+            folder = grey
+        folders.append(folder)
+    return folders
 
 
 def kinds(sigma: str | None = None, lam: str | None = None) -> dict[str, tuple[str, list[str]]]:
@@ -215,6 +263,7 @@ def write_pairs(
     record.write_text(json.dumps({k: list(v) for k, v in chosen.items()}, indent=1))
     if draw:
         (root / "draw.json").write_text(json.dumps({"draw": draw}))
+    sources = source_folders(model, work)
     for k, kind in enumerate(spec["kinds"]):
         noise, options = chosen[kind]
         done = root / f".{kind}.done"
@@ -225,7 +274,7 @@ def write_pairs(
             stage = root / "stage" / kind / view
             shutil.rmtree(stage, ignore_errors=True)
             command = [
-                sys.executable, "-m", "noise2x", "add-noise", str(DATA / spec["source"]),
+                sys.executable, "-m", "noise2x", "add-noise", *map(str, sources),
                 "-o", str(stage), "--noise", noise, *options, "--output-dtype", "float32",
                 "--seed", str(seed), "--level-seed", str(level_seed),
             ]  # fmt: skip
@@ -407,8 +456,10 @@ def export_prior(
         "net": config["net"],
         "channels": spec["channels"],
         "recipe": " ; then ".join(s["recipe"] for s in stages),
-        "data": f"noisy pairs written by noise2x add-noise from ../shared/data/{spec['source']} "
-        "(no clean image in training or model selection)",
+        "data": "noisy pairs written by noise2x add-noise from "
+        + " and ".join(f"../shared/data/{source}" for source in spec["sources"])
+        + (" (CBSD432 as grey: ITU-R 601 luma)" if model == "grey832" else "")
+        + " (no clean image in training or model selection)",
         "noise": stage["noise"],  # of the last stage; each stage lists its own
         "steps": sum(s["steps"] for s in stages),
         "max_steps": sum(s["max_steps"] for s in stages),
@@ -476,8 +527,9 @@ def main() -> None:
             "an exported prior): its metadata record the earlier stages for the export"
         )
     for model in args.models:
-        if not (DATA / MODELS[model]["source"]).is_dir():
-            sys.exit(f"missing data folder {DATA / MODELS[model]['source']} (set NOISE2X_DATA)")
+        for source in MODELS[model]["sources"]:
+            if not (DATA / source).is_dir():
+                sys.exit(f"missing data folder {DATA / source} (set NOISE2X_DATA)")
     args.work.mkdir(parents=True, exist_ok=True)
     log = args.work / "training.json"
     if not args.export_only:

@@ -389,3 +389,29 @@ def test_train_prior_draw_0_keeps_the_recipe_seeds_and_later_draws_are_new(bench
     seeds = [s for d in range(3) for k in kinds for s in train.pair_seeds(k, d)[:2]]
     assert len(set(seeds)) == len(seeds)  # no view of any draw repeats another's noise
     assert train.pair_draw(tmp_path, "grey") == 0
+
+
+def test_train_prior_grey832_writes_the_luma_of_colour_sources_once(
+    benchmark, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    train = benchmark("train_prior")
+    data = tmp_path / "data"
+    (data / "Train400").mkdir(parents=True)
+    (data / "CBSD432").mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (8, 8), np.uint8)).save(data / "Train400" / "t.png")
+    rgb = rng.integers(0, 256, (8, 8, 3), np.uint8)
+    Image.fromarray(rgb).save(data / "CBSD432" / "c.png")
+    monkeypatch.setattr(train, "DATA", data)
+    work = tmp_path / "work"
+
+    folders = train.source_folders("grey832", work)
+
+    assert folders == [data / "Train400", work / "sources" / "CBSD432-grey"]
+    grey = np.asarray(Image.open(folders[1] / "c.png"))
+    luma = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert grey.shape == (8, 8) and np.abs(grey - luma).max() <= 1.0  # ITU-R 601, 8 bits
+    assert train.source_folders("grey", work) == [data / "Train400"]  # grey sources kept
+    assert train.source_folders("colour", work) == [data / "CBSD432"]
