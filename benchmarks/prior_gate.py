@@ -28,14 +28,15 @@ Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    W=src/noise2x/weights   # the shipped gate, chosen before the draw-1 nets were exported:
+    W=src/noise2x/weights   # the shipped gate, chosen before the grey832 low-noise net was
+    R=runs                  # exported (the new candidates: best.ckpt of train_prior's runs)
     python benchmarks/prior_gate.py grey grey=$W/prior_grey.safetensors \
-        low=$W/prior_grey_low.safetensors high=$W/prior_grey_high.safetensors \
-        grey3=runs/grey3/.../best.ckpt low3=runs/spec-low3/.../best.ckpt \
-        high2=runs/spec-high2/.../best.ckpt --bands grey,low,grey,high \
-        --bands grey3,low3,grey3,high2 --bands grey,low3,grey3,high2 \
-        --bands grey,low3,grey,high2 --bands grey,low,grey3,high \
-        --compare grey,low,grey,high@7,24,33 --fmd --threads 2
+        low=$W/prior_grey_low.safetensors mid=$W/prior_grey_mid.safetensors \
+        high=$W/prior_grey_high.safetensors low8=$R/b832-low/.../best.ckpt \
+        mid8=$R/b832-mid/.../best.ckpt high8=$R/b832-high/.../best.ckpt \
+        --bands grey,low,mid,high --bands grey,low8,mid8,high8 --bands grey,low8,mid,high \
+        --bands grey,low,mid8,high --bands grey,low,mid,high8 \
+        --compare grey,low,mid,high@7,22,39 --fmd --threads 2
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """

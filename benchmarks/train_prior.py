@@ -125,6 +125,10 @@ noise draw, three trainings side by side, one thread each (80 min)::
         --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 --draw 2 \
         --work runs/b832-high --no-export
 
+``prior_gate.py`` kept the low-noise one (``--models grey832 --work runs/b832-low
+--export-only --export-as prior_grey_low.safetensors``); the other two did not beat the
+shipped nets in their bands.
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
@@ -432,8 +436,15 @@ def export_prior(
             config["optim"]["rampdown"],
         )
     )
+    data = (
+        "noisy pairs written by noise2x add-noise from "
+        + " and ".join(f"../shared/data/{source}" for source in spec["sources"])
+        + (" (CBSD432 as grey: ITU-R 601 luma)" if model == "grey832" else "")
+        + " (no clean image in training or model selection)"
+    )
     stage = {
         "recipe": recipe,
+        "data": data,
         "steps": denoiser.step,
         "max_steps": config["trainer"]["max_steps"],
         "val_psnr_db": best,
@@ -448,18 +459,20 @@ def export_prior(
         earlier = read_metadata(start_weights(work, init))
         stages = earlier.get("stages") or [{key: earlier.get(key) for key in stage}]
         stages = [
-            {**s, "noise": s.get("noise") or earlier["noise"], "pair_draw": s.get("pair_draw") or 0}
+            {
+                **s,
+                "data": s.get("data") or earlier["data"],
+                "noise": s.get("noise") or earlier["noise"],
+                "pair_draw": s.get("pair_draw") or 0,
+            }
             for s in stages
-        ]  # every stage before the draws used draw 0
+        ]  # every stage before the draws used draw 0, and the data of the file it started from
         stages = [*stages, stage]
     metadata = {
         "net": config["net"],
         "channels": spec["channels"],
         "recipe": " ; then ".join(s["recipe"] for s in stages),
-        "data": "noisy pairs written by noise2x add-noise from "
-        + " and ".join(f"../shared/data/{source}" for source in spec["sources"])
-        + (" (CBSD432 as grey: ITU-R 601 luma)" if model == "grey832" else "")
-        + " (no clean image in training or model selection)",
+        "data": data,  # of the last stage; each stage lists its own
         "noise": stage["noise"],  # of the last stage; each stage lists its own
         "steps": sum(s["steps"] for s in stages),
         "max_steps": sum(s["max_steps"] for s in stages),

@@ -9,10 +9,11 @@ colour (``noise2x.weights.PRIORS``), loaded from the package with no network acc
 Grey images have three more nets, for low, middle and high noise
 (``noise2x.weights.PRIOR_BANDS``, the gate): the image's Gaussian noise level is estimated
 from the image alone (wavelet MAD, ``noise2x.noise.estimate.estimate_sigma``), and the net of
-its band is used: the low-noise net for an estimate in [7, 22), the middle-noise net in
-[22, 39), the high-noise net from 39 (0-255 scale), the default net below 7 (which includes
+its band is used: the low-noise net for an estimate in [7, 24), the middle-noise net in
+[24, 39), the high-noise net from 39 (0-255 scale), the default net below 7 (which includes
 the real microscope noise of FMD). They are later training stages of the same U-Net: on
-pairs of low (sigma <= 35, the last two stages 8-24) or high (sigma >= 30) noise only, and
+pairs of low (sigma <= 35; the last three stages 8-24, the last of them on pairs of Train400
+and of the grey CBSD432) or high (sigma >= 30) noise only, and
 for the middle one a stage of the default net on new noise realisations of every level; the
 bands were chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for
 its own image; the user still gives no noise level.

@@ -12,9 +12,10 @@ Shipped files (``noise2x list`` shows them):
   pairs only (see that script for the recipe).
 - ``prior_grey_low.safetensors``, ``prior_grey_mid.safetensors``,
   ``prior_grey_high.safetensors``: the grey prior's nets for low, middle and high noise,
-  later stages of the same net: on pairs of low (sigma <= 35, the last two stages 8-24) or
-  high (sigma >= 30) noise only, and for the middle one a third stage of the default net on
-  new noise realisations of the full range; the gate (`PRIOR_BANDS`) uses them instead of
+  later stages of the same net: on pairs of low (sigma <= 35, the last three stages 8-24,
+  the last of them on pairs of Train400 and of the grey CBSD432) or high (sigma >= 30) noise
+  only, and for the middle one a third stage of the default net on new noise realisations of
+  the full range; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
@@ -50,7 +51,7 @@ PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
         (7.0, "prior_grey_low.safetensors"),
-        (22.0, "prior_grey_mid.safetensors"),
+        (24.0, "prior_grey_mid.safetensors"),
         (39.0, "prior_grey_high.safetensors"),
     )
 }
@@ -167,7 +168,7 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 22)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 24)"``).
 
     Examples
     --------
