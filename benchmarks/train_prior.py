@@ -113,7 +113,7 @@ thread each (about 95 min); ``--export-only --export-as ...`` then exports the o
 **Grey nets on more images** (``--models grey832``: the pairs are written from Train400 and
 from the luma of CBSD432, 832 images, 6.1 times Train400's pixels; `source_folders`): one more
 stage of each of the three shipped grey nets on pairs of its own training levels, on a new
-noise draw, three trainings side by side, one thread each (80 min)::
+noise draw, three trainings side by side, one thread each (69 min)::
 
     python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 8:24 \
         --lam 50:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 \
@@ -174,8 +174,8 @@ MODELS = {
 def source_folders(model: str, work: Path) -> list[Path]:
     """Return the clean folders the pairs of `model` are written from, in their order.
 
-    A colour source of a grey model is first written as grey PNGs (luma, ITU-R 601, rounded to
-    8 bits, as MATLAB's ``rgb2gray`` makes the grey sets of the field) under
+    A colour source of a grey model (one with any non-grey file) is first written as grey PNGs
+    (luma, ITU-R 601, the weights of MATLAB's ``rgb2gray``, rounded to 8 bits) under
     ``WORK/sources/<source>-grey/``; a file already written is kept.
     """
     from PIL import Image
@@ -185,7 +185,7 @@ def source_folders(model: str, work: Path) -> list[Path]:
     for source in spec["sources"]:
         folder = DATA / source
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
-        if spec["channels"] == 1 and Image.open(paths[0]).mode != "L":
+        if spec["channels"] == 1 and any(Image.open(path).mode != "L" for path in paths):
             grey = work / "sources" / f"{source}-grey"
             grey.mkdir(parents=True, exist_ok=True)
             for path in paths:
