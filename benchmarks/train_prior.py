@@ -165,6 +165,7 @@ MODELS = {
     # grey nets on more images: Train400 and the luma of CBSD432 (832 images, 6.1x the pixels)
     "grey832": {
         "sources": ["Train400", "CBSD432"],
+        "as_grey": ["CBSD432"],  # colour sources written as grey first (`source_folders`)
         "kinds": ["g0", "g1", "g2", "p", "pg"],
         "channels": 1,
     },
@@ -174,8 +175,8 @@ MODELS = {
 def source_folders(model: str, work: Path) -> list[Path]:
     """Return the clean folders the pairs of `model` are written from, in their order.
 
-    A colour source of a grey model (one with any non-grey file) is first written as grey PNGs
-    (luma, ITU-R 601, the weights of MATLAB's ``rgb2gray``, rounded to 8 bits) under
+    The model's ``as_grey`` sources (colour sets of a grey model) are first written as grey
+    PNGs (luma, ITU-R 601, the weights of MATLAB's ``rgb2gray``, rounded to 8 bits) under
     ``WORK/sources/<source>-grey/``; a file already written is kept.
     """
     from PIL import Image
@@ -184,14 +185,14 @@ def source_folders(model: str, work: Path) -> list[Path]:
     folders = []
     for source in spec["sources"]:
         folder = DATA / source
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
-        if spec["channels"] == 1 and any(Image.open(path).mode != "L" for path in paths):
+        if source in spec.get("as_grey", ()):
             grey = work / "sources" / f"{source}-grey"
             grey.mkdir(parents=True, exist_ok=True)
-            for path in paths:
+            for path in sorted(folder.iterdir()):
                 out = grey / f"{path.stem}.png"
-                if not out.exists():
-                    Image.open(path).convert("RGB").convert("L").save(out)
+                if path.suffix.lower() in (".png", ".jpg", ".bmp") and not out.exists():
+                    with Image.open(path) as image:
+                        image.convert("RGB").convert("L").save(out)
             folder = grey
         folders.append(folder)
     return folders
@@ -439,7 +440,7 @@ def export_prior(
     data = (
         "noisy pairs written by noise2x add-noise from "
         + " and ".join(f"../shared/data/{source}" for source in spec["sources"])
-        + (" (CBSD432 as grey: ITU-R 601 luma)" if model == "grey832" else "")
+        + "".join(f" ({source} as grey: ITU-R 601 luma)" for source in spec.get("as_grey", ()))
         + " (no clean image in training or model selection)"
     )
     stage = {

@@ -13,10 +13,10 @@ its band is used: the low-noise net for an estimate in [7, 24), the middle-noise
 [24, 39), the high-noise net from 39 (0-255 scale), the default net below 7 (which includes
 the real microscope noise of FMD). They are later training stages of the same U-Net: on
 pairs of low (sigma <= 35; the last three stages 8-24, the last of them on pairs of Train400
-and of the grey CBSD432) or high (sigma >= 30) noise only, and
-for the middle one a stage of the default net on new noise realisations of every level; the
-bands were chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for
-its own image; the user still gives no noise level.
+and of the grey CBSD432) or high (sigma >= 30) noise only, and for the middle one a stage of
+the default net on new noise realisations of every level; the bands were chosen on
+validation images (``benchmarks/prior_gate.py``). Each call chooses for its own image; the
+user still gives no noise level.
 
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
