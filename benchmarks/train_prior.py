@@ -302,6 +302,8 @@ def overrides(
     threads: int = 1,
     lr: float = 3e-4,
     rampdown: float = 0.3,
+    patch: int = 64,
+    batch: int = 8,
 ) -> list[str]:
     """Return the ``noise2x train`` overrides of one model of the recipe.
 
@@ -310,7 +312,8 @@ def overrides(
     net from trained weights (``run.init``: a ``.safetensors`` file or the name of a shipped
     prior) instead of random ones; `threads` is the torch threads of the training;
     `lr` and `rampdown` are Adam's learning rate and the fraction of the steps at the end over
-    which it ramps down to 0 (the Noise2Noise schedule; ``rampdown=1`` ramps over the whole run).
+    which it ramps down to 0 (the Noise2Noise schedule; ``rampdown=1`` ramps over the whole run);
+    `patch` and `batch` are the side (pixels) and number of the training crops of a step.
     """
     spec = MODELS[model]
     root = work / "pairs" / model
@@ -322,8 +325,8 @@ def overrides(
         "data.normalize=none",  # the views are already on the [0, 1] scale, unclipped
         f"data.channels={spec['channels']}",
         f"data.val_count={val_images * len(spec['kinds'])}",
-        "data.patch_size=64",
-        "data.batch_size=8",
+        f"data.patch_size={patch}",
+        f"data.batch_size={batch}",
         "data.num_workers=0",
         "net=unet_n2n",
         f"loss={loss}",
@@ -346,9 +349,9 @@ def latest_run(work: Path, model: str) -> Path | None:
     return found[-1].parent.parent if found else None
 
 
-def train_job(job: tuple[str, str, int, int, str, str | None, int, float, float]) -> dict:
+def train_job(job: tuple[str, str, int, int, str, str | None, int, float, float, int, int]) -> dict:
     """Train (or resume) one model; returns its run directory, steps, seconds, val PSNR."""
-    model, work_text, steps, val_images, loss, init, threads, lr, rampdown = job
+    model, work_text, steps, val_images, loss, init, threads, lr, rampdown, patch, batch = job
     from noise2x.train.runs import train
 
     previous = latest_run(Path(work_text), model)
@@ -357,7 +360,8 @@ def train_job(job: tuple[str, str, int, int, str, str | None, int, float, float]
         result = train(again, resume=previous)
     else:
         work = Path(work_text)
-        result = train(overrides(model, work, steps, val_images, loss, init, threads, lr, rampdown))
+        settings = (loss, init, threads, lr, rampdown, patch, batch)
+        result = train(overrides(model, work, steps, val_images, *settings))
     return {
         "model": model,
         "run_dir": str(result.run_dir),
@@ -435,6 +439,8 @@ def export_prior(
             config["trainer"]["threads"],
             config["optim"]["lr"],
             config["optim"]["rampdown"],
+            config["data"]["patch_size"],
+            config["data"]["batch_size"],
         )
     )
     data = (
@@ -511,6 +517,8 @@ def main() -> None:
     parser.add_argument(
         "--rampdown", type=float, default=0.3, help="fraction of the steps the lr ramps down over"
     )
+    parser.add_argument("--patch", type=int, default=64, help="side of the training crops (px)")
+    parser.add_argument("--batch", type=int, default=8, help="training crops per step")
     parser.add_argument(
         "--sigma", default=None, help="Gaussian sigma range LO:HI of the pairs (0-255; 0:55)"
     )
@@ -557,7 +565,15 @@ def main() -> None:
             if shipped.is_file() and not kept.exists():
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(shipped, kept)  # the start weights, before an export replaces them
-        settings = (args.loss, args.init, args.threads, args.lr, args.rampdown)
+        settings = (
+            args.loss,
+            args.init,
+            args.threads,
+            args.lr,
+            args.rampdown,
+            args.patch,
+            args.batch,
+        )
         jobs = [(m, str(args.work), args.steps, args.val_images, *settings) for m in args.models]
         with mp.get_context("spawn").Pool(len(jobs)) as pool:
             trained = pool.map(train_job, jobs)
