@@ -1,14 +1,16 @@
 """Choose the prior's inference settings on validation data only (never on a test set).
 
-1. **Self-ensemble size** (``method.ensemble`` 1, 2, 4, 8): PSNR of the prior's output for
-   each held-out noisy pair's first view against its *second noisy view* (the noisy-target
-   PSNR of training's validation: it ranks denoisers as a clean PSNR would, in expectation),
-   over the held-out pairs that ``benchmarks/train_prior.py`` never trained on (its last 4
-   Train400 / CBSD432 images, all kinds of noise); the PSNR against the clean image on the
-   validation images of ``benchmarks/prior_validation.py`` (scikit-image samples, in no test
-   set) at Gaussian sigma 15, 25 and 50 (the noisy inputs of ``prior_gate.py``); and seconds
-   per 481x321 image (one torch thread), beside BM3D's seconds on the same image size.
-   ``--ensemble-only`` reruns this part and keeps the other rows.
+1. **Self-ensemble size and inference precision** (``method.ensemble`` 1, 2, 4, 8, each in
+   float32 and under bfloat16 autocast, ``method.inference_precision``): PSNR of the prior's
+   output for each held-out noisy pair's first view against its *second noisy view* (the
+   noisy-target PSNR of training's validation: it ranks denoisers as a clean PSNR would, in
+   expectation), over the held-out pairs that ``benchmarks/train_prior.py`` never trained on
+   (its last 4 Train400 / CBSD432 images, all kinds of noise); the PSNR against the clean
+   image on the validation images of ``benchmarks/prior_validation.py`` (scikit-image
+   samples, in no test set) at Gaussian sigma 15, 25 and 50 (the noisy inputs of
+   ``prior_gate.py``); and seconds per 481x321 image (one torch thread), beside BM3D's
+   seconds on the same image size. ``--ensemble-only`` reruns this part and keeps the other
+   rows.
 2. **Adaptation steps** (``method.steps`` 0, 50, 100, 200 with ``method.adapt=true``): PSNR
    against avg50 on the first ``--captures`` raw captures (1 by default) of FMD fields 15 and
    16, the validation fields of ``benchmarks/real_fmd.py`` (its test fields 17-20 are not used
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import time
@@ -46,6 +49,8 @@ FMD_FIELDS = ("15", "16")
 """The FMD validation fields (``benchmarks/real_fmd.py`` tests on 17-20)."""
 CLEAN_SIGMAS = (15, 25, 50)
 """Gaussian sigma (0-255) of the clean-reference validation of the ensemble size."""
+PRECISIONS = ("fp32", "bf16")
+"""Inference precisions of part 1 (``method.inference_precision``; bf16: bfloat16 autocast)."""
 
 
 def held_out_pairs(work: Path, model: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -73,29 +78,31 @@ def ensemble_rows(work: Path) -> list[dict]:
     for model in ("grey", "colour"):
         pairs = held_out_pairs(work, model)
         crops = [c[None] if c.ndim == 2 else c for c in images(model).values()]
-        for n in (1, 2, 4, 8):
+        for precision, n in itertools.product(PRECISIONS, (1, 2, 4, 8)):
+            settings = dict(ensemble=n, inference_precision=precision)
             scores = []
             for a, b in pairs:
-                out = noise2x.denoise(a, normalize="none", device="cpu", ensemble=n, clip=False)
+                out = noise2x.denoise(a, normalize="none", device="cpu", clip=False, **settings)
                 scores.append(psnr_np(out, b, 1.0))
             clean_scores = {}
             for sigma in CLEAN_SIGMAS:
                 values = []
                 for k, clean in enumerate(crops):
                     noisy = add_noise(str(sigma), clean, k)
-                    out = noise2x.denoise(noisy, normalize="none", device="cpu", ensemble=n)
+                    out = noise2x.denoise(noisy, normalize="none", device="cpu", **settings)
                     values.append(psnr_np(out, clean, 1.0))
                 clean_scores[str(sigma)] = round(float(np.mean(values)), 3)
             channels = 1 if model == "grey" else 3
             image = np.random.default_rng(0).random((channels, 321, 481)).astype(np.float32)
             noise2x.denoise(image, device="cpu", ensemble=1)  # load the weights first
             start = time.perf_counter()
-            noise2x.denoise(image, device="cpu", ensemble=n)
+            noise2x.denoise(image, device="cpu", **settings)
             seconds = time.perf_counter() - start
             rows.append(
                 {
                     "model": model,
                     "ensemble": n,
+                    "precision": precision,
                     "pairs": len(pairs),
                     "val_psnr_db": round(float(np.mean(scores)), 3),
                     "clean_images": len(crops),
@@ -245,20 +252,22 @@ def render(report: dict) -> str:
         )
         heads = " | ".join(f"sigma {s}" for s in CLEAN_SIGMAS)
         lines += [
-            f"| model | ensemble | pairs | val PSNR (noisy targets) | {heads} | seconds |",
-            "| --- " * (5 + len(CLEAN_SIGMAS)) + "|",
+            "| model | ensemble | precision | pairs | val PSNR (noisy targets) | "
+            f"{heads} | seconds |",
+            "| --- " * (6 + len(CLEAN_SIGMAS)) + "|",
         ]
     else:
         lines += [
-            "| model | ensemble | pairs | val PSNR (noisy targets) | seconds |",
-            "| --- | --- | --- | --- | --- |",
+            "| model | ensemble | precision | pairs | val PSNR (noisy targets) | seconds |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
     for r in report["ensemble"]:
         cells = (
             "".join(f"{r['clean_psnr_db'][str(s)]:.2f} | " for s in CLEAN_SIGMAS) if clean else ""
         )
         lines.append(
-            f"| {r['model']} | {r['ensemble']} | {r['pairs']} | {r['val_psnr_db']:.3f} | "
+            f"| {r['model']} | {r['ensemble']} | {r.get('precision', 'fp32')} | {r['pairs']} | "
+            f"{r['val_psnr_db']:.3f} | "
             f"{cells}{r['seconds_481x321']:.2f} |"
         )
     if report.get("adapt"):

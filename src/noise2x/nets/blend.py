@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["Blend"]
@@ -66,5 +67,11 @@ class Blend(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        """Return the weighted sum of the two nets' outputs for (B, C, H, W) `x`."""
-        return self.weight * self.first(x) + (1.0 - self.weight) * self.second(x)
+        """Return the weighted sum of the two nets' outputs for (B, C, H, W) `x`.
+
+        The outputs are summed in float32 (they are bfloat16 under autocast), in `x`'s dtype
+        when it is wider.
+        """
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        first, second = self.first(x).to(dtype), self.second(x).to(dtype)
+        return self.weight * first + (1.0 - self.weight) * second

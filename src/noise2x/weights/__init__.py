@@ -15,7 +15,8 @@ Shipped files (``noise2x list`` shows them):
   later stages of the same net: on pairs of low (sigma <= 35, the last three stages 8-24,
   the last of them on pairs of Train400 and of the grey CBSD432) or high (sigma >= 30) noise
   only, and for the middle one a third stage of the default net on new noise realisations of
-  the full range; the gate (`PRIOR_BANDS`) uses them instead of
+  the full range and a fourth on pairs of Train400 and the grey CBSD432 at sigma 18-42, with
+  crops of 128 x 128; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
@@ -51,8 +52,8 @@ PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
         (7.0, "prior_grey_low.safetensors"),
-        (24.0, "prior_grey_mid.safetensors"),
-        (39.0, "prior_grey_high.safetensors"),
+        (17.0, "prior_grey_mid.safetensors"),
+        (52.0, "prior_grey_high.safetensors"),
     )
 }
 """For a number of channels: the bands of the gate, ``(lowest sigma, file)`` in increasing
@@ -168,7 +169,7 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 24)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 17)"``).
 
     Examples
     --------
