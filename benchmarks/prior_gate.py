@@ -28,15 +28,15 @@ Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    W=src/noise2x/weights   # the shipped gate, chosen before the grey832 low-noise net was
-    R=runs                  # exported (the new candidates: best.ckpt of train_prior's runs)
+    W=src/noise2x/weights   # the shipped gate, chosen before the 128x128-crop middle-noise
+    R=runs                  # net was exported (new candidates: best.ckpt of train_prior's runs)
     python benchmarks/prior_gate.py grey grey=$W/prior_grey.safetensors \
         low=$W/prior_grey_low.safetensors mid=$W/prior_grey_mid.safetensors \
-        high=$W/prior_grey_high.safetensors low8=$R/b832-low/.../best.ckpt \
-        mid8=$R/b832-mid/.../best.ckpt high8=$R/b832-high/.../best.ckpt \
-        --bands grey,low,mid,high --bands grey,low8,mid8,high8 --bands grey,low8,mid,high \
-        --bands grey,low,mid8,high --bands grey,low,mid,high8 \
-        --compare grey,low,mid,high@7,22,39 --fmd --threads 2
+        high=$W/prior_grey_high.safetensors low9=$R/c-low/.../best.ckpt \
+        mid9=$R/c-mid/.../best.ckpt mid9c=$R/c-mid128/.../best.ckpt \
+        --bands grey,low,mid,high --bands grey,low9,mid,high --bands grey,low,mid9,high \
+        --bands grey,low,mid9c,high --bands grey,low9,mid9,high --bands grey,low9,mid9c,high \
+        --compare grey,low,mid,high@7,24,39 --fmd --threads 2
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """

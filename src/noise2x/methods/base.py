@@ -239,14 +239,15 @@ class SingleImageMethod(MethodBase):
             raise TypeError(f"{self.name}: unknown setting(s) {sorted(unknown)}; known: {known}")
         self.config = replace(config, **overrides)
 
-    def _use_bf16(self, device: torch.device) -> bool:
-        return use_bf16(self.config.precision, device)
+    def _use_bf16(self, device: torch.device, precision: str | None = None) -> bool:
+        return use_bf16(precision or self.config.precision, device)
 
     def _use_channels_last(self, device: torch.device) -> bool:
         return self.config.channels_last and device.type == "cpu"
 
-    def _autocast(self, device: torch.device) -> torch.autocast:
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._use_bf16(device))
+    def _autocast(self, device: torch.device, precision: str | None = None) -> torch.autocast:
+        enabled = self._use_bf16(device, precision)  # precision: the config's by default
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def _layout(self, x: Tensor) -> Tensor:
         if self._use_channels_last(x.device):

@@ -62,7 +62,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from noise2x.device import resolve_device, use_bf16
+from noise2x.device import resolve_device
 from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
 from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
 from noise2x.nets.blend import Blend
@@ -295,9 +295,7 @@ class Prior(SingleImageMethod):
         def forward(x: Tensor) -> Tensor:
             return self_ensemble(net, x, self.config.ensemble)
 
-        bf16 = use_bf16(self.config.inference_precision, noisy.device)
-        autocast = torch.autocast(noisy.device.type, dtype=torch.bfloat16, enabled=bf16)
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), self._autocast(noisy.device, self.config.inference_precision):
             out = denoise_tiled(
                 forward,
                 noisy,
