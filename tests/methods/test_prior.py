@@ -69,6 +69,18 @@ def test_own_weights_file_round_trips(tmp_path):
         Prior(weights=str(path)).fit(torch.rand(1, 3, 32, 32), device="cpu")
 
 
+def test_a_shipped_net_is_named_by_its_bare_file_name(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no such file here: the name is the shipped file's
+    x = torch.rand(1, 1, 32, 32)
+    by_name = Prior(weights="prior_grey_low.safetensors", ensemble=1).fit(x, device="cpu")
+    by_path = Prior(weights=str(WEIGHTS_DIR / "prior_grey_low.safetensors"), ensemble=1)
+    assert torch.equal(by_name.denoised, by_path.fit(x, device="cpu").denoised)
+    default = Prior(ensemble=1, gate=False).fit(x, device="cpu")
+    assert not torch.equal(by_name.denoised, default.denoised)
+    with pytest.raises(WeightsError, match="nothing.safetensors: weights file not found"):
+        Prior(weights="nothing.safetensors").fit(x, device="cpu")
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="ensemble must be"):
         PriorConfig(ensemble=5)

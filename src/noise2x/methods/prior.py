@@ -56,7 +56,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -87,8 +86,9 @@ def load_prior(
     channels : {1, 3}
         Image channels.
     weights : str or None
-        A ``.safetensors`` file written by ``noise2x.weights.save_weights``; None: the shipped
-        prior for `channels` (``noise2x.weights.PRIORS``).
+        A ``.safetensors`` file written by ``noise2x.weights.save_weights``, or a shipped
+        file's bare name (``noise2x.weights.weights_path``); None: the shipped prior for
+        `channels` (``noise2x.weights.PRIORS``).
     device : str or torch.device
     channels_last : bool
         Weights in the channels-last layout (faster convolutions on the CPU, same values); a
@@ -108,11 +108,11 @@ def load_prior(
     noise2x.weights.WeightsError
         If the file is missing or unreadable.
     """
-    from noise2x.weights import PRIORS, WEIGHTS_DIR, load_net
+    from noise2x.weights import PRIORS, WEIGHTS_DIR, load_net, weights_path
 
     if channels not in PRIORS:
         raise ValueError(f"prior: expected 1 or 3 channels, got {channels}")
-    path = Path(weights) if weights is not None else WEIGHTS_DIR / PRIORS[channels]
+    path = weights_path(weights) if weights is not None else WEIGHTS_DIR / PRIORS[channels]
     stamp = path.stat().st_mtime_ns if path.exists() else 0
     key = (str(path.resolve()), stamp, str(device), channels_last)
     if key not in _LOADED:
@@ -136,7 +136,8 @@ class PriorConfig:
     Attributes
     ----------
     weights : str or None
-        A ``.safetensors`` file of ``noise2x.weights.save_weights``; None: the shipped prior.
+        A ``.safetensors`` file of ``noise2x.weights.save_weights`` or a shipped file's bare
+        name (``noise2x list``); None: the shipped prior.
     gate : bool
         Pick the grey net from the image's estimated sigma (``noise2x.weights.PRIOR_BANDS``:
         the low-noise, default, middle-noise or high-noise net; grey only; ignored with

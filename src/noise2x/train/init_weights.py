@@ -53,11 +53,9 @@ def initial_state(path: str | Path, net_config: dict, channels: int) -> dict[str
     from noise2x.nets import build_net
     from noise2x.train.checkpoint import load_denoiser
     from noise2x.train.config import ConfigError
-    from noise2x.weights import WEIGHTS_DIR, WeightsError, load_net
+    from noise2x.weights import WeightsError, load_net, weights_path
 
-    path = Path(path).expanduser()
-    if not path.is_file() and path.parent == Path(".") and (WEIGHTS_DIR / path.name).is_file():
-        path = WEIGHTS_DIR / path.name  # a shipped weights file, by the name `noise2x list` shows
+    path = weights_path(path)  # a shipped weights file may go by the name `noise2x list` shows
     if not path.is_file():
         raise FileNotFoundError(f"run.init: {path}: file not found")
     try:

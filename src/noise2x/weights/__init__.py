@@ -40,6 +40,7 @@ __all__ = [
     "read_metadata",
     "save_weights",
     "shipped_models",
+    "weights_path",
 ]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
@@ -68,6 +69,25 @@ REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "comm
 
 class WeightsError(ValueError):
     """A weights file that is missing, unreadable or lacks noise2x metadata (names the file)."""
+
+
+def weights_path(path: str | Path) -> Path:
+    """Return the weights file that `path` names: a path, or a shipped file's bare name.
+
+    A bare file name (no folder) that is not a file in the working directory but is one in
+    `WEIGHTS_DIR` (the names ``noise2x list`` shows, e.g. ``prior_grey_low.safetensors``)
+    resolves to the shipped file; anything else is returned as given (``~`` expanded). The
+    file is not read; a missing one is reported by the reader (`read_metadata`, `load_net`).
+
+    Examples
+    --------
+    >>> weights_path("prior_grey.safetensors") == WEIGHTS_DIR / "prior_grey.safetensors"
+    True
+    """
+    path = Path(path).expanduser()
+    if not path.is_file() and path.parent == Path(".") and (WEIGHTS_DIR / path.name).is_file():
+        return WEIGHTS_DIR / path.name
+    return path
 
 
 def save_weights(path: str | Path, net: nn.Module, metadata: dict) -> Path:
