@@ -79,6 +79,27 @@ def load(path: str):
     return load_checkpoint(path, "cpu").net
 
 
+def describe(path: str) -> dict:
+    """Return what identifies a candidate file beyond its local path: sha256 and steps.
+
+    ``steps``: the optimiser steps of a ``.ckpt`` (its ``global_step``) or of a shipped
+    ``.safetensors`` file (its metadata's ``steps``, counting every stage); ``sha256``: the
+    first 16 hex digits of the file's hash.
+    """
+    import hashlib
+
+    import torch
+
+    if path.endswith(".safetensors"):
+        from noise2x.weights import read_metadata
+
+        steps = int(read_metadata(path)["steps"])
+    else:
+        steps = int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return {"steps": steps, "sha256": digest}
+
+
 def fmd_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
     """Return (noisy, clean) of the first raw captures of each FMD validation field, (1, H, W).
 
@@ -369,6 +390,7 @@ def main() -> None:
         "machine": machine(),
         "kind": args.kind,
         "candidates": candidates,
+        "candidate_files": {name: describe(path) for name, path in candidates.items()},
         "low": args.low,
         "high": args.high,
         **({"bands": bands, "band_orders": band_orders} if args.bands else {}),

@@ -379,6 +379,27 @@ def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
     assert all(found[t] == pytest.approx(brute[t]) for t in best)
 
 
+def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(
+    benchmark, monkeypatch, tmp_path
+):
+    import hashlib
+
+    import torch
+
+    from noise2x.weights import WEIGHTS_DIR, read_metadata
+
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    gate = benchmark("prior_gate")
+    ckpt = tmp_path / "best.ckpt"
+    torch.save({"global_step": 3600, "state_dict": {}}, ckpt)
+    shipped = str(WEIGHTS_DIR / "prior_grey_mid.safetensors")
+    assert gate.describe(str(ckpt)) == {
+        "steps": 3600,
+        "sha256": hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16],
+    }
+    assert gate.describe(shipped)["steps"] == read_metadata(shipped)["steps"]
+
+
 def test_train_prior_draw_0_keeps_the_recipe_seeds_and_later_draws_are_new(benchmark, tmp_path):
     train = benchmark("train_prior")
     kinds = range(len(train.MODELS["grey"]["kinds"]))
