@@ -28,15 +28,16 @@ Usage::
 
     python benchmarks/prior_gate.py grey shipped=src/noise2x/weights/prior_grey.safetensors \
         low=RUN_A/best.ckpt high=RUN_B/best.ckpt --low low --high high
-    W=src/noise2x/weights   # the shipped gate, chosen before the 128x128-crop middle-noise
-    R=runs                  # net was exported (new candidates: best.ckpt of train_prior's runs)
+    W=src/noise2x/weights   # this run's table: the nets shipped before the 128x128-crop stages
+    R=runs                  # of every band (new candidates: best.ckpt of train_prior's runs)
     python benchmarks/prior_gate.py grey grey=$W/prior_grey.safetensors \
         low=$W/prior_grey_low.safetensors mid=$W/prior_grey_mid.safetensors \
-        high=$W/prior_grey_high.safetensors low9=$R/c-low/.../best.ckpt \
-        mid9=$R/c-mid/.../best.ckpt mid9c=$R/c-mid128/.../best.ckpt \
-        --bands grey,low,mid,high --bands grey,low9,mid,high --bands grey,low,mid9,high \
-        --bands grey,low,mid9c,high --bands grey,low9,mid9,high --bands grey,low9,mid9c,high \
-        --compare grey,low,mid,high@7,24,39 --fmd --threads 2
+        high=$W/prior_grey_high.safetensors low128=$R/d-low128/.../best.ckpt \
+        mid128=$R/d-mid128/.../best.ckpt high128=$R/d-high128/.../best.ckpt \
+        --bands grey,low,mid,high --bands grey,low128,mid,high --bands grey,low,mid128,high \
+        --bands grey,low,mid,high128 --bands grey,low128,mid128,high \
+        --bands grey,low128,mid128,high128 --bands grey,low128,mid,high128 \
+        --compare grey,low,mid,high@7,17,52 --fmd --threads 2
 
 Writes ``benchmarks/results/prior_gate.json`` and ``.md``.
 """

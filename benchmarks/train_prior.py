@@ -148,6 +148,25 @@ a new draw, three trainings side by side, one thread each (72 min)::
 --export-only --export-as prior_grey_mid.safetensors``), for an estimated sigma in [17, 52):
 on the same pairs the 128x128 crops gained 0.08 dB more at sigma 25 than the 64x64 ones.
 
+**Every band on 128x128 crops**: a stage of each of the three band nets on 128x128 crops of
+new pairs (``--draw 4``), the low-noise net at sigma 8-24, the middle-noise one (from the
+one above, shipped in commit 1c92c64) on a band widened to 18-55, and the high-noise one on
+40-60 with the level-weighted loss; the first two side by side for 12,000 steps, the third
+beside them for 8,000 (one thread each; about 75, 75 and 55 min)::
+
+    python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 8:24 \
+        --lam 50:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 \
+        --draw 4 --patch 128 --batch 2 --work runs/d-low128 --no-export
+    python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 18:55 \
+        --lam 10:100 --init prior_grey_mid.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 \
+        --draw 4 --patch 128 --batch 2 --work runs/d-mid128 --no-export
+    python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 40:60 \
+        --lam 10:30 --init prior_grey_high.safetensors --lr 1e-4 --rampdown 0.5 --steps 8000 \
+        --draw 4 --patch 128 --batch 2 --work runs/d-high128 --no-export
+
+``prior_gate.py`` kept all three (``--export-only --export-as prior_grey_low.safetensors``
+and so on), with the bands 4, 27 and 39.
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,

@@ -9,15 +9,15 @@ colour (``noise2x.weights.PRIORS``), loaded from the package with no network acc
 Grey images have three more nets, for low, middle and high noise
 (``noise2x.weights.PRIOR_BANDS``, the gate): the image's Gaussian noise level is estimated
 from the image alone (wavelet MAD, ``noise2x.noise.estimate.estimate_sigma``), and the net of
-its band is used: the low-noise net for an estimate in [7, 17), the middle-noise net in
-[17, 52), the high-noise net from 52 (0-255 scale), the default net below 7 (which includes
+its band is used: the low-noise net for an estimate in [4, 27), the middle-noise net in
+[27, 39), the high-noise net from 39 (0-255 scale), the default net below 4 (which includes
 the real microscope noise of FMD). They are later training stages of the same U-Net: on
-pairs of low (sigma <= 35; the last three stages 8-24, the last of them on pairs of Train400
-and of the grey CBSD432) or high (sigma >= 30) noise only, and for the middle one a stage of
-the default net on new noise realisations of every level, then one on pairs of Train400 and
-the grey CBSD432 at sigma 18-42 with crops of 128 x 128; the bands were chosen on
-validation images (``benchmarks/prior_gate.py``). Each call chooses for its own image; the
-user still gives no noise level.
+pairs of low (sigma <= 35; the last four stages 8-24) or high (sigma >= 30; the last stage
+40-60) noise only, and for the middle one a stage of the default net on new noise
+realisations of every level, then two on sigma 18-42 and 18-55; the last stage of each
+trained on 128 x 128 crops of pairs of Train400 and of the grey CBSD432; the bands were
+chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for its own
+image; the user still gives no noise level.
 
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and

@@ -12,11 +12,11 @@ Shipped files (``noise2x list`` shows them):
   pairs only (see that script for the recipe).
 - ``prior_grey_low.safetensors``, ``prior_grey_mid.safetensors``,
   ``prior_grey_high.safetensors``: the grey prior's nets for low, middle and high noise,
-  later stages of the same net: on pairs of low (sigma <= 35, the last three stages 8-24,
-  the last of them on pairs of Train400 and of the grey CBSD432) or high (sigma >= 30) noise
-  only, and for the middle one a third stage of the default net on new noise realisations of
-  the full range and a fourth on pairs of Train400 and the grey CBSD432 at sigma 18-42, with
-  crops of 128 x 128; the gate (`PRIOR_BANDS`) uses them instead of
+  later stages of the same net: on pairs of low (sigma <= 35, the last four stages 8-24) or
+  high (sigma >= 30; the last stage 40-60) noise only, and for the middle one a third stage
+  of the default net on new noise realisations of the full range and two more on sigma
+  18-42 and 18-55; the last stage of each trained on 128 x 128 crops of pairs of Train400
+  and of the grey CBSD432; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
@@ -52,9 +52,9 @@ PRIORS = {1: "prior_grey.safetensors", 3: "prior_colour.safetensors"}
 PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
-        (7.0, "prior_grey_low.safetensors"),
-        (17.0, "prior_grey_mid.safetensors"),
-        (52.0, "prior_grey_high.safetensors"),
+        (4.0, "prior_grey_low.safetensors"),
+        (27.0, "prior_grey_mid.safetensors"),
+        (39.0, "prior_grey_high.safetensors"),
     )
 }
 """For a number of channels: the bands of the gate, ``(lowest sigma, file)`` in increasing
@@ -189,7 +189,7 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [7, 17)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [4, 27)"``).
 
     Examples
     --------
