@@ -1,3 +1,4 @@
+# size: one benchmark: denoise the validation noises, search two-net gates, blends and bands, report
 """Choose how to combine prior candidates by the estimated noise level (validation only).
 
 The second stages of the grey prior (``benchmarks/train_prior.py --init``) moved PSNR between
