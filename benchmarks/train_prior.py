@@ -152,7 +152,7 @@ on the same pairs the 128x128 crops gained 0.08 dB more at sigma 25 than the 64x
 new pairs (``--draw 4``), the low-noise net at sigma 8-24, the middle-noise one (from the
 one above, shipped in commit 1c92c64) on a band widened to 18-55, and the high-noise one on
 40-60 with the level-weighted loss; the first two side by side for 12,000 steps, the third
-beside them for 8,000 (one thread each; about 75, 75 and 55 min)::
+beside them for 8,000 (one thread each; 85, 85 and 43 min of training)::
 
     python benchmarks/train_prior.py --models grey832 --loss l2_level --sigma 8:24 \
         --lam 50:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 12000 \
