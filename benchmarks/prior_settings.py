@@ -102,7 +102,7 @@ def ensemble_rows(work: Path) -> list[dict]:
                 {
                     "model": model,
                     "ensemble": n,
-                    "precision": precision,
+                    "inference_precision": precision,
                     "pairs": len(pairs),
                     "val_psnr_db": round(float(np.mean(scores)), 3),
                     "clean_images": len(crops),
@@ -219,6 +219,15 @@ def mean_table(rows: list[dict], key: str, caption: str) -> list[str]:
     return lines
 
 
+def inference_precision(row: dict) -> str:
+    """Return a part-1 row's inference precision: ``fp32`` or ``bf16``.
+
+    Rows of runs before 2026-12-07 name it ``precision``; rows of runs before bf16 was
+    measured name none (float32).
+    """
+    return row.get("inference_precision", row.get("precision", "fp32"))
+
+
 def render(report: dict) -> str:
     """Render the Markdown tables of the two choices."""
     lines = [
@@ -252,13 +261,14 @@ def render(report: dict) -> str:
         )
         heads = " | ".join(f"sigma {s}" for s in CLEAN_SIGMAS)
         lines += [
-            "| model | ensemble | precision | pairs | val PSNR (noisy targets) | "
+            "| model | ensemble | inference precision | pairs | val PSNR (noisy targets) | "
             f"{heads} | seconds |",
             "| --- " * (6 + len(CLEAN_SIGMAS)) + "|",
         ]
     else:
         lines += [
-            "| model | ensemble | precision | pairs | val PSNR (noisy targets) | seconds |",
+            "| model | ensemble | inference precision | pairs | val PSNR (noisy targets) | "
+            "seconds |",
             "| --- | --- | --- | --- | --- | --- |",
         ]
     for r in report["ensemble"]:
@@ -266,7 +276,7 @@ def render(report: dict) -> str:
             "".join(f"{r['clean_psnr_db'][str(s)]:.2f} | " for s in CLEAN_SIGMAS) if clean else ""
         )
         lines.append(
-            f"| {r['model']} | {r['ensemble']} | {r.get('precision', 'fp32')} | {r['pairs']} | "
+            f"| {r['model']} | {r['ensemble']} | {inference_precision(r)} | {r['pairs']} | "
             f"{r['val_psnr_db']:.3f} | "
             f"{cells}{r['seconds_481x321']:.2f} |"
         )

@@ -400,6 +400,21 @@ def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(
     assert gate.describe(shipped)["steps"] == read_metadata(shipped)["steps"]
 
 
+def test_prior_settings_reads_the_inference_precision_under_its_old_and_new_names(
+    benchmark, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    settings = benchmark("prior_settings")
+    stored = json.loads((REPO / "benchmarks" / "results" / "prior_settings.json").read_text())
+    table = settings.render(stored)  # its rows name the setting `precision`
+    assert "| grey | 8 | bf16 |" in table and "| grey | 8 | fp32 |" in table
+    for row in stored["ensemble"]:
+        row["inference_precision"] = row.pop("precision")
+    assert settings.render(stored) == table
+    del stored["ensemble"][0]["inference_precision"]  # runs before bf16 was measured
+    assert f"| {stored['ensemble'][0]['ensemble']} | fp32 |" in settings.render(stored)
+
+
 def test_train_prior_draw_0_keeps_the_recipe_seeds_and_later_draws_are_new(benchmark, tmp_path):
     train = benchmark("train_prior")
     kinds = range(len(train.MODELS["grey"]["kinds"]))
