@@ -305,8 +305,13 @@ def test_existing_report_is_not_replaced_without_overwrite(tmp_path):
 
 # --- a benchmark's own renderer, where the README condenses its table --------------------------
 @pytest.fixture
-def benchmark():
-    """Import ``benchmarks/NAME.py`` (a script, not a package module) by its path."""
+def benchmark(monkeypatch):
+    """Import ``benchmarks/NAME.py`` (a script, not a package module) by its path.
+
+    ``benchmarks/`` goes on ``sys.path`` for the test, for the scripts' imports of their
+    siblings (``prior_gate`` imports ``prior_settings`` and ``prior_validation``).
+    """
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
 
     def load(name: str):
         path = REPO / "benchmarks" / f"{name}.py"
@@ -361,7 +366,6 @@ def test_tiling_memory_readme_table_drops_the_tile_from_the_name_and_times_when_
 def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
     benchmark, monkeypatch
 ):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))  # its imports of sibling scripts
     gate = benchmark("prior_gate")
     monkeypatch.setattr(gate, "BAND_THRESHOLDS", tuple(range(2, 20, 3)))
     rng = np.random.default_rng(0)
@@ -379,16 +383,13 @@ def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
     assert all(found[t] == pytest.approx(brute[t]) for t in best)
 
 
-def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(
-    benchmark, monkeypatch, tmp_path
-):
+def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(benchmark, tmp_path):
     import hashlib
 
     import torch
 
     from noise2x.weights import WEIGHTS_DIR, read_metadata
 
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     gate = benchmark("prior_gate")
     ckpt = tmp_path / "best.ckpt"
     torch.save({"global_step": 3600, "state_dict": {}}, ckpt)
@@ -400,10 +401,7 @@ def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(
     assert gate.describe(shipped)["steps"] == read_metadata(shipped)["steps"]
 
 
-def test_prior_settings_reads_the_inference_precision_under_its_old_and_new_names(
-    benchmark, monkeypatch
-):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+def test_prior_settings_reads_the_inference_precision_under_its_old_and_new_names(benchmark):
     settings = benchmark("prior_settings")
     stored = json.loads((REPO / "benchmarks" / "results" / "prior_settings.json").read_text())
     table = settings.render(stored)  # its rows name the setting `precision`
