@@ -33,7 +33,9 @@ The recipe, one grey and one colour model:
    with their metadata (this recipe, data, noise ranges, steps, seed, commit, training time).
 
 Resumable: rerunning the same command skips the pairs already written and resumes each
-training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``.
+training from the ``last.ckpt`` of its newest run under ``WORK/runs/<model>/``. Stop it with
+Ctrl-C or ``kill PID`` (its trainings end with it); a run that another process still trains
+is refused (``noise2x.train.lock``).
 
 **Later stages.** ``--init prior_grey.safetensors`` (or another ``.safetensors`` file that
 this script exported) starts a new training from those weights instead of random ones
@@ -181,6 +183,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -533,6 +536,10 @@ def export_prior(
     return save_weights(WEIGHTS_DIR / (name or PRIORS[spec["channels"]]), denoiser.net, metadata)
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=24000)  # the shipped priors' budget
@@ -613,6 +620,9 @@ def main() -> None:
             args.batch,
         )
         jobs = [(m, str(args.work), args.steps, args.val_images, *settings) for m in args.models]
+        # `kill` (SIGTERM) of this process ends its trainings too: the pool is terminated on
+        # the way out, instead of leaving the workers training on without a parent
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         with mp.get_context("spawn").Pool(len(jobs)) as pool:
             trained = pool.map(train_job, jobs)
         history = json.loads(log.read_text()) if log.exists() else []

@@ -7,6 +7,7 @@ real image is the one marked ``data``.
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -617,6 +618,14 @@ def test_train_then_resume_from_the_cli(data_path, tmp_path):
     assert done.exit_code == 0, done.output
     assert "is already at step 4 of trainer.max_steps=4: nothing to do" in done.output
     assert (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime_ns == last  # not rewritten
+    from noise2x.train.lock import run_lock
+
+    with run_lock(run_dir):  # as another process training the run would hold it
+        busy = run("train", "--resume", run_dir, "trainer.max_steps=6", *common)
+    assert busy.exit_code == 1
+    assert f"{run_dir}: another process (pid {os.getpid()}) is training this run" in busy.output
+    assert "Traceback" not in busy.output
+    assert (run_dir / "checkpoints" / "last.ckpt").stat().st_mtime_ns == last  # untouched
 
 
 def test_evaluate_says_in_one_line_why_lpips_is_not_reported(tmp_path, monkeypatch):

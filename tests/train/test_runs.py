@@ -14,6 +14,7 @@ import torch
 
 from noise2x.train.checkpoint import load_denoiser
 from noise2x.train.config import ConfigError
+from noise2x.train.lock import RunInUse
 from noise2x.train.runs import train
 
 
@@ -172,6 +173,9 @@ def test_a_run_killed_with_sigkill_resumes_from_its_last_checkpoint(data_path, t
                 break
             time.sleep(0.5)
         assert last is not None, "the training wrote no checkpoint in time"
+        # while it trains, a second training of the run is refused, naming the process
+        with pytest.raises(RunInUse, match=f"pid {process.pid}"):
+            train(resume=last.parents[1])
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()

@@ -11,7 +11,8 @@ directory: weights, Adam's moments, the learning-rate schedule, the step and the
 Checkpoints: ``checkpoints/last.ckpt`` every ``trainer.checkpoint_every_n_steps`` steps and at
 the end, ``checkpoints/best.ckpt`` (highest ``val/psnr_db``) after each validation. Every file
 is written to a temporary name and renamed, so a run killed with SIGKILL leaves the previous
-checkpoint intact and loses at most the steps since it.
+checkpoint intact and loses at most the steps since it. While it trains, a run is locked
+(``noise2x.train.lock``): a second process cannot resume it at the same time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 from noise2x.data.atomic import atomic_write
 from noise2x.device import use_bf16
 from noise2x.train.config import ConfigError, compose_config, validate_config
+from noise2x.train.lock import run_lock
 
 #: Keys that may change when a run is resumed (more steps, another machine's threads).
 RESUMABLE_KEYS = (
@@ -279,6 +281,8 @@ def train(
         If a data folder, or the run directory or its last.ckpt when resuming, is missing.
     ValueError
         If the data cannot be used (too few or too small images; the message says which).
+    noise2x.train.lock.RunInUse
+        If another process is training the run now (``RUN_DIR/.lock``); nothing is written.
     """
     init = None
     if resume is not None:
@@ -324,7 +328,7 @@ def train(
     if config["trainer"]["threads"]:
         torch.set_num_threads(config["trainer"]["threads"])
     try:
-        with quiet_lightning(verbose):
+        with run_lock(run_dir), quiet_lightning(verbose):
             return _fit(config, run_dir, ckpt_path, callbacks, data, init)
     finally:
         torch.set_num_threads(threads)
