@@ -1,17 +1,18 @@
 """The run directory's lock: one training process per run."""
 
+import os
+import re
+
 import pytest
 
 from noise2x.train.lock import LOCK_NAME, RunInUse, run_lock
 
 
 def test_a_locked_run_refuses_a_second_holder_and_names_the_first(tmp_path):
-    import os
-
     with run_lock(tmp_path) as path:
         assert path == tmp_path / LOCK_NAME
         assert path.read_text().strip() == str(os.getpid())
-        with pytest.raises(RunInUse, match=rf"{tmp_path}.*pid {os.getpid()}"):
+        with pytest.raises(RunInUse, match=rf"{re.escape(str(tmp_path))}.*pid {os.getpid()}"):
             with run_lock(tmp_path):
                 pass
     with run_lock(tmp_path):  # released at the end of the block
