@@ -224,7 +224,7 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
-        "| nets low/default/mid/high | adapted: n | prior | prior + adapt | s adapt |",
+        "| nets low/lowmid/default/mid/high | adapted: n | prior | prior + adapt | s adapt |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, noise in CONDITIONS:
@@ -246,7 +246,7 @@ def render(report: dict) -> str:
         seconds = f"{_mean(sel, 'bm3d', 'seconds'):.1f} | {_mean(sel, 'prior', 'seconds'):.1f} "
         gated = [r["gate"] for r in sel if r.get("gate")]  # grey rows of a gated prior
         nets = [(g["weights"] or "default").removesuffix(".safetensors") for g in gated]
-        bands = ("_low", "default", "_mid", "_high")
+        bands = ("_low", "_lowmid", "default", "_mid", "_high")
         used = [sum(n.endswith(band) for n in nets) for band in bands]
         seconds += f"| {'/'.join(map(str, used))} " if gated else "| – "
         lines.append(

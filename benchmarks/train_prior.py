@@ -169,6 +169,21 @@ beside them for 8,000 (one thread each; 85, 85 and 43 min of training)::
 ``prior_gate.py`` kept all three (``--export-only --export-as prior_grey_low.safetensors``
 and so on), with the bands 4, 27 and 39.
 
+**256x256 crops for the low-noise net** (``--models grey432 --patch 256 --batch 1``: one crop
+of 256x256 per step, twice the pixels of a step above, from the luma of CBSD432 alone, since
+Train400's images are 180x180): two stages of the shipped low-noise net side by side on new
+pairs, one thread each, 4,000 steps (about 85 min), one on its own levels and one on a band
+widened to sigma 30 (where the gate still sends images to it)::
+
+    python benchmarks/train_prior.py --models grey432 --loss l2_level --sigma 8:24 \
+        --lam 50:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 4000 \
+        --draw 7 --patch 256 --batch 1 --work runs/f-low256 --no-export
+    python benchmarks/train_prior.py --models grey432 --loss l2_level --sigma 8:30 \
+        --lam 40:300 --init prior_grey_low.safetensors --lr 1e-4 --rampdown 0.5 --steps 4000 \
+        --draw 8 --patch 256 --batch 1 --work runs/f-low30-256 --no-export
+
+RESULT-TBD
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,
@@ -187,6 +202,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -207,6 +226,14 @@ MODELS = {
     "grey832": {
         "sources": ["Train400", "CBSD432"],
         "as_grey": ["CBSD432"],  # colour sources written as grey first (`source_folders`)
+        "kinds": ["g0", "g1", "g2", "p", "pg"],
+        "channels": 1,
+    },
+    # grey nets on crops larger than Train400's 180x180 images: the luma of CBSD432 alone
+    # (481x321, 84 % of grey832's pixels), for --patch 256
+    "grey432": {
+        "sources": ["CBSD432"],
+        "as_grey": ["CBSD432"],
         "kinds": ["g0", "g1", "g2", "p", "pg"],
         "channels": 1,
     },
@@ -425,13 +452,48 @@ def start_weights(work: Path, init: str) -> Path:
     return path
 
 
+def average_with(net: torch.nn.Module, other: torch.nn.Module) -> None:
+    """Replace `net`'s weights, in place, by the mean of its own and `other`'s.
+
+    The two nets must have the same architecture (the same state-dict keys and shapes): the
+    start and the end of one fine-tuning stage, whose weight average (a two-ingredient "model
+    soup", M. Wortsman et al., ICML 2022) often scores above both.
+
+    Raises
+    ------
+    ValueError
+        If the keys or a shape differ (the message names the first difference).
+    """
+    import torch
+
+    mine, theirs = net.state_dict(), other.state_dict()
+    if mine.keys() != theirs.keys():
+        raise ValueError(f"cannot average: the nets' weights differ ({sorted(mine ^ theirs)[:3]})")
+    for key, value in mine.items():
+        if value.shape != theirs[key].shape:
+            raise ValueError(
+                f"cannot average: {key} is {tuple(value.shape)} and {tuple(theirs[key].shape)}"
+            )
+    with torch.no_grad():
+        for key, value in mine.items():
+            if value.is_floating_point():
+                value.copy_((value + theirs[key].to(value)) / 2)
+
+
 def export_prior(
-    work: Path, model: str, checkpoint: str = "best.ckpt", name: str | None = None
+    work: Path,
+    model: str,
+    checkpoint: str = "best.ckpt",
+    name: str | None = None,
+    average_with_init: bool = False,
 ) -> Path:
     """Write the selected checkpoint of `model` as ``src/noise2x/weights/prior_*.safetensors``.
 
     `name` is the file written under ``src/noise2x/weights/`` (default: the model's entry of
     ``noise2x.weights.PRIORS``; e.g. ``prior_grey_high.safetensors`` for the high-noise net).
+    `average_with_init` writes the mean of the checkpoint's weights and the weights the stage
+    started from (``--init``; `average_with`), recorded in the stage's metadata
+    (``average_with_init``).
 
     The metadata record the recipe (this script and its training overrides), the data, the
     noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
@@ -502,6 +564,13 @@ def export_prior(
         "noise": {k: " ".join(noise[k][1]) + f" ({noise[k][0]})" for k in spec["kinds"]},
         "pair_draw": pair_draw(work, model),
     }
+    if average_with_init:
+        if not init:
+            raise ValueError(f"{path}: --average-with-init needs a stage that started from --init")
+        from noise2x.weights import load_net
+
+        average_with(denoiser.net, load_net(start_weights(work, init))[0])
+        stage["average_with_init"] = True  # the mean of this stage's end and start weights
     stages = [stage]
     if init:
         earlier = read_metadata(start_weights(work, init))
@@ -579,6 +648,11 @@ def main() -> None:
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--export-only", action="store_true")
     parser.add_argument(
+        "--average-with-init",
+        action="store_true",
+        help="export the mean of the trained weights and the --init weights it started from",
+    )
+    parser.add_argument(
         "--export-as",
         default=None,
         help="file name under src/noise2x/weights (one model; default: the shipped prior's)",
@@ -631,7 +705,10 @@ def main() -> None:
         print(json.dumps(trained, indent=1), flush=True)
     if not args.no_export:
         for model in args.models:
-            print(f"exported {export_prior(args.work, model, name=args.export_as)}", flush=True)
+            path = export_prior(
+                args.work, model, name=args.export_as, average_with_init=args.average_with_init
+            )
+            print(f"exported {path}", flush=True)
 
 
 if __name__ == "__main__":

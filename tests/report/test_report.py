@@ -449,3 +449,4 @@ def test_train_prior_grey832_writes_the_luma_of_colour_sources_once(
     assert grey.shape == (8, 8) and np.abs(grey - luma).max() <= 1.0  # ITU-R 601, 8 bits
     assert train.source_folders("grey", work) == [data / "Train400"]  # grey sources kept
     assert train.source_folders("colour", work) == [data / "CBSD432"]
+    assert train.source_folders("grey432", work) == [work / "sources" / "CBSD432-grey"]

@@ -53,6 +53,7 @@ PRIOR_BANDS = {
     1: (
         (0.0, "prior_grey.safetensors"),
         (4.0, "prior_grey_low.safetensors"),
+        (12.0, "prior_grey_lowmid.safetensors"),
         (27.0, "prior_grey_mid.safetensors"),
         (39.0, "prior_grey_high.safetensors"),
     )
