@@ -450,3 +450,23 @@ def test_train_prior_grey832_writes_the_luma_of_colour_sources_once(
     assert train.source_folders("grey", work) == [data / "Train400"]  # grey sources kept
     assert train.source_folders("colour", work) == [data / "CBSD432"]
     assert train.source_folders("grey432", work) == [work / "sources" / "CBSD432-grey"]
+
+
+def test_train_prior_averages_two_nets_weights_and_refuses_two_architectures(benchmark):
+    import torch
+
+    from noise2x.nets.unet_n2n import UNetN2N
+
+    train = benchmark("train_prior")
+    torch.manual_seed(0)
+    end, start = UNetN2N(channels=1), UNetN2N(channels=1)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    expected = {k: (v + before[k]) / 2 for k, v in end.state_dict().items()}
+
+    train.average_with(end, start)
+
+    for key, value in end.state_dict().items():
+        torch.testing.assert_close(value, expected[key])
+        assert torch.equal(start.state_dict()[key], before[key])  # the other net is unchanged
+    with pytest.raises(ValueError, match="cannot average"):
+        train.average_with(end, UNetN2N(channels=3))

@@ -6,16 +6,18 @@ only (no clean image in training or model selection), blind to the noise level: 
 sigma in [0, 55], Poisson and Poisson-Gaussian noise. One model for grey images and one for
 colour (``noise2x.weights.PRIORS``), loaded from the package with no network access.
 
-Grey images have three more nets, for low, middle and high noise
+Grey images have four more nets, for low, low-to-middle, middle and high noise
 (``noise2x.weights.PRIOR_BANDS``, the gate): the image's Gaussian noise level is estimated
 from the image alone (wavelet MAD, ``noise2x.noise.estimate.estimate_sigma``), and the net of
-its band is used: the low-noise net for an estimate in [4, 27), the middle-noise net in
-[27, 39), the high-noise net from 39 (0-255 scale), the default net below 4 (which includes
-the real microscope noise of FMD). They are later training stages of the same U-Net: on
-pairs of low (sigma <= 35; the last four stages 8-24) or high (sigma >= 30; the last stage
-40-60) noise only, and for the middle one a stage of the default net on new noise
-realisations of every level, then two on sigma 18-42 and 18-55; the last stage of each
-trained on 128 x 128 crops of pairs of Train400 and of the grey CBSD432; the bands were
+its band is used: the low-noise net for an estimate in [4, 12), the low-to-middle one in
+[12, 27), the middle-noise net in [27, 39), the high-noise net from 39 (0-255 scale), the
+default net below 4 (which includes the real microscope noise of FMD). They are later
+training stages of the same U-Net: on pairs of low (sigma <= 35; the last four stages 8-24)
+or high (sigma >= 30; the last stage 40-60) noise only, and for the middle one a stage of the
+default net on new noise realisations of every level, then two on sigma 18-42 and 18-55; the
+last stage of each trained on 128 x 128 crops of pairs of Train400 and of the grey CBSD432;
+the low-to-middle net is the mean of the low-noise net's weights and of those of one more
+stage of it on 256 x 256 crops of pairs of the grey CBSD432 at sigma 8-30; the bands were
 chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for its own
 image; the user still gives no noise level.
 
@@ -140,8 +142,8 @@ class PriorConfig:
         name (``noise2x list``); None: the shipped prior.
     gate : bool
         Pick the grey net from the image's estimated sigma (``noise2x.weights.PRIOR_BANDS``:
-        the low-noise, default, middle-noise or high-noise net; grey only; ignored with
-        `weights`).
+        the default, low-noise, low-to-middle, middle-noise or high-noise net; grey only;
+        ignored with `weights`).
     gate_sigma : float or None
         Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
         would start above it are dropped); None: the shipped one.

@@ -10,13 +10,15 @@ Shipped files (``noise2x list`` shows them):
 - ``prior_grey.safetensors``, ``prior_colour.safetensors``: the denoiser prior of
   ``noise2x denoise`` (``method=prior``), trained by ``benchmarks/train_prior.py`` on noisy
   pairs only (see that script for the recipe).
-- ``prior_grey_low.safetensors``, ``prior_grey_mid.safetensors``,
-  ``prior_grey_high.safetensors``: the grey prior's nets for low, middle and high noise,
-  later stages of the same net: on pairs of low (sigma <= 35, the last four stages 8-24) or
-  high (sigma >= 30; the last stage 40-60) noise only, and for the middle one a third stage
-  of the default net on new noise realisations of the full range and two more on sigma
-  18-42 and 18-55; the last stage of each trained on 128 x 128 crops of pairs of Train400
-  and of the grey CBSD432; the gate (`PRIOR_BANDS`) uses them instead of
+- ``prior_grey_low.safetensors``, ``prior_grey_lowmid.safetensors``,
+  ``prior_grey_mid.safetensors``, ``prior_grey_high.safetensors``: the grey prior's nets for
+  low, low-to-middle, middle and high noise, later stages of the same net: on pairs of low
+  (sigma <= 35, the last four stages 8-24) or high (sigma >= 30; the last stage 40-60) noise
+  only, and for the middle one a third stage of the default net on new noise realisations of the
+  full range and two more on sigma 18-42 and 18-55; the last stage of each trained on 128 x 128
+  crops of pairs of Train400 and of the grey CBSD432; the low-to-middle one is the mean of the
+  low-noise net's weights and of those of one more stage of it on 256 x 256 crops of pairs of
+  the grey CBSD432 at sigma 8-30; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
