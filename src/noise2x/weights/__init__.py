@@ -192,13 +192,14 @@ def shipped_models() -> list[dict]:
     """Return one summary per shipped weights file: file, channels, use, net, steps, noise.
 
     ``use`` says when the file is applied: ``"default"``, or for a file of `PRIOR_BANDS`
-    the bands of the estimated sigma it is used in (``"estimated sigma in [4, 27)"``).
+    the bands of the estimated sigma it is used in (``"estimated sigma in [4, 12)"``).
 
     Examples
     --------
     >>> [m["file"] for m in shipped_models()]  # doctest: +NORMALIZE_WHITESPACE
     ['prior_grey.safetensors', 'prior_colour.safetensors', 'prior_grey_low.safetensors',
-     'prior_grey_mid.safetensors', 'prior_grey_high.safetensors']
+     'prior_grey_lowmid.safetensors', 'prior_grey_mid.safetensors',
+     'prior_grey_high.safetensors']
     """
     files = [(channels, name, "default") for channels, name in PRIORS.items()]
     for channels, bands in PRIOR_BANDS.items():
