@@ -501,7 +501,8 @@ def export_prior(
     ``noise2x.weights.PRIORS``; e.g. ``prior_grey_high.safetensors`` for the high-noise net).
     `average_with_init` writes the mean of the checkpoint's weights and the weights the stage
     started from (``--init``; `average_with`), recorded in the stage's metadata
-    (``average_with_init``).
+    (``average_with_init``); its ``val_psnr_db`` stays the checkpoint's, measured before the
+    average (``benchmarks/prior_gate.py`` scores the averaged net).
 
     The metadata record the recipe (this script and its training overrides), the data, the
     noise ranges, the checkpoint's step and validation PSNR (noisy targets), the seed, the
@@ -669,7 +670,7 @@ def main() -> None:
     if args.draw < 0:
         parser.error(f"--draw {args.draw}: give 0 (the recipe's first draw) or a later draw")
     if args.export_as and len(args.models) != 1:
-        parser.error("--export-as names the file of one model: give --models grey or colour")
+        parser.error("--export-as names the file of one model: give one name to --models")
     if args.init and not args.init.endswith(".safetensors"):
         parser.error(
             f"--init {args.init}: give a .safetensors weights file (a shipped prior's name or "
