@@ -676,6 +676,8 @@ def main() -> None:
             f"--init {args.init}: give a .safetensors weights file (a shipped prior's name or "
             "an exported prior): its metadata record the earlier stages for the export"
         )
+    if args.average_with_init and not args.export_only and not args.init:
+        parser.error("--average-with-init averages with the --init weights: give --init too")
     for model in args.models:
         for source in MODELS[model]["sources"]:
             if not (DATA / source).is_dir():
@@ -714,9 +716,12 @@ def main() -> None:
         print(json.dumps(trained, indent=1), flush=True)
     if not args.no_export:
         for model in args.models:
-            path = export_prior(
-                args.work, model, name=args.export_as, average_with_init=args.average_with_init
-            )
+            try:
+                path = export_prior(
+                    args.work, model, name=args.export_as, average_with_init=args.average_with_init
+                )
+            except (FileNotFoundError, ValueError) as err:
+                sys.exit(f"cannot export {model} from {args.work}: {err}")
             print(f"exported {path}", flush=True)
 
 

@@ -470,3 +470,22 @@ def test_train_prior_averages_two_nets_weights_and_refuses_two_architectures(ben
         assert torch.equal(start.state_dict()[key], before[key])  # the other net is unchanged
     with pytest.raises(ValueError, match="cannot average"):
         train.average_with(end, UNetN2N(channels=3))
+
+
+def test_train_prior_says_what_is_missing_instead_of_a_traceback(
+    benchmark, tmp_path, monkeypatch, capsys
+):
+    train = benchmark("train_prior")
+    (tmp_path / "data" / "CBSD432").mkdir(parents=True)
+    monkeypatch.setattr(train, "DATA", tmp_path / "data")
+    work = tmp_path / "work"
+
+    def run(*args: str) -> str:
+        monkeypatch.setattr("sys.argv", ["train_prior.py", "--models", "grey432", *args])
+        with pytest.raises(SystemExit) as exit:
+            train.main()
+        return str(exit.value.code) + capsys.readouterr().err
+
+    assert "give --init too" in run("--average-with-init", "--work", str(work))
+    said = run("--export-only", "--work", str(work))
+    assert "cannot export grey432" in said and "no finished run" in said
