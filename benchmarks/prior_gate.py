@@ -270,6 +270,14 @@ def render(report: dict) -> str:
             f"the high-noise net ramped from 0 at {chosen['blend'][0]:g} to 1 at "
             f"{chosen['blend'][1]:g} (both chosen here, maximising the mean over every noise)."
         )
+    if report.get("shipped"):
+        ship = report["shipped"]
+        at = ", ".join(f"{t:g}" for t in ship["gate"])
+        how += f" Shipped: `{', '.join(ship['bands'])}` at {at} ({ship['mean_db']:.4f} dB"
+        if report.get("bands"):
+            best = report["band_orders"][",".join(report["bands"])]["mean_db"]
+            how += f"; the search's best above: {best:.4f} dB"
+        how += ")."
     fmd = (
         f" FMD: the first {FMD_CAPTURES} raw captures of fields "
         f"{', '.join(FMD_FIELDS)} against avg50 (validation fields of real_fmd.py)."
@@ -313,6 +321,11 @@ def main() -> None:
         action="append",
         default=[],
         help="a fixed banded gate to score beside, A,B,...@T1,T2,... (e.g. the shipped one)",
+    )
+    parser.add_argument(
+        "--shipped",
+        help="the banded gate that ships, A,B,...@T1,...: scored beside and recorded as "
+        "'shipped' (when it is not the search's best, e.g. a tie with a wider band)",
     )
     parser.add_argument("--fmd", action="store_true", help="add the FMD validation captures")
     parser.add_argument("--threads", type=int, default=1)
@@ -378,14 +391,22 @@ def main() -> None:
             for n in clean
         }
         chosen = {"gate": gate, "blend": list(blend)}
-    for fixed in args.compare:
+    shipped = None
+    for fixed in [*args.compare, *([args.shipped] if args.shipped else [])]:
         names, _, at = fixed.partition("@")
         names, at = names.split(","), tuple(float(t) for t in at.split(",") if t)
         if len(at) != len(names) - 1 or any(n not in candidates for n in names):
-            parser.error(f"--compare A,B,...@T1,...: one threshold fewer than names, got {fixed}")
-        psnr_db[f"{', '.join(names)} at {', '.join(f'{t:g}' for t in at)}"] = banded(
-            psnr_db, estimates, names, at
-        )
+            parser.error(
+                f"--compare/--shipped A,B,...@T1,...: one threshold fewer than names, got {fixed}"
+            )
+        label = f"{', '.join(names)} at {', '.join(f'{t:g}' for t in at)}"
+        psnr_db[label] = banded(psnr_db, estimates, names, at)
+        if fixed == args.shipped:
+            shipped = {
+                "bands": names,
+                "gate": list(at),
+                "mean_db": round(mean_over(psnr_db[label]), 4),
+            }
     report = {
         "benchmark": "prior_gate",
         "date": dt.date.today().isoformat(),
@@ -405,6 +426,7 @@ def main() -> None:
             for t, v in gates.items()
         },
         "chosen": chosen,
+        **({"shipped": shipped} if shipped else {}),
     }
     report["markdown"] = render(report)
     write_result(report, args.out)

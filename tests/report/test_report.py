@@ -383,6 +383,28 @@ def test_prior_gate_band_search_is_the_brute_force_over_every_threshold_tuple(
     assert all(found[t] == pytest.approx(brute[t]) for t in best)
 
 
+def test_prior_gate_table_names_the_shipped_gate_beside_the_searchs_best(benchmark):
+    gate = benchmark("prior_gate")
+    report = {
+        "date": "2026-12-07",
+        "kind": "grey",
+        "images": ["camera"],
+        "estimated_sigma": {"15": [15.2]},
+        "psnr_db": {"a": {"15": [30.0]}, "b": {"15": [31.0]}},
+        "bands": ["a", "b"],
+        "band_orders": {"a,b": {"gate": [12], "mean_db": 31.0}},
+        "chosen": {"gate": [12]},
+    }
+    assert "Shipped" not in gate.render(report)
+
+    report["shipped"] = {"bands": ["a", "b"], "gate": [27.0], "mean_db": 30.0}
+
+    assert (
+        "Shipped: `a, b` at 27 (30.0000 dB; the search's best above: 31.0000 dB)."
+        in gate.render(report)
+    )
+
+
 def test_prior_gate_describes_each_candidate_by_its_steps_and_hash(benchmark, tmp_path):
     import hashlib
 
