@@ -192,6 +192,24 @@ shipped as a fifth grey net, for an estimated sigma in [12, 27) (bands 4, 12, 27
     python benchmarks/train_prior.py --models grey432 --work runs/f-low30-256 --export-only \
         --average-with-init --export-as prior_grey_lowmid.safetensors
 
+**A longer 256x256 stage of that net, and a 320x320 one.** Two more stages of the fifth net,
+side by side on new pairs of its levels, one thread each: 4,500 steps on 256x256 crops
+(1.09 s per step, 82 min) and 2,800 steps on 320x320 crops (1.98 s per step, 92 min)::
+
+    python benchmarks/train_prior.py --models grey432 --loss l2_level --sigma 8:30 \
+        --lam 40:300 --init prior_grey_lowmid.safetensors --lr 1e-4 --rampdown 0.5 \
+        --steps 4500 --draw 9 --patch 256 --batch 1 --work runs/g-lowmid256 --no-export
+    python benchmarks/train_prior.py --models grey432 --loss l2_level --sigma 8:30 \
+        --lam 40:300 --init prior_grey_lowmid.safetensors --lr 1e-4 --rampdown 0.5 \
+        --steps 2800 --draw 10 --patch 320 --batch 1 --work runs/h-lowmid320 --no-export
+
+The 256x256 stage averaged with its start weights had the best gate on the validation
+images (+0.005 / +0.007 / +0.009 dB at sigma 15 / 20 / 25 over the net it started from; the
+320x320 stage gained less, alone or averaged) and is the shipped fifth net::
+
+    python benchmarks/train_prior.py --models grey432 --work runs/g-lowmid256 --export-only \
+        --average-with-init --export-as prior_grey_lowmid.safetensors
+
 References
 ----------
 J. Lehtinen et al., "Noise2Noise", ICML 2018 (pairs, U-Net, ramp-down). K. Zhang et al.,

@@ -17,7 +17,8 @@ or high (sigma >= 30; the last stage 40-60) noise only, and for the middle one a
 default net on new noise realisations of every level, then two on sigma 18-42 and 18-55; the
 last stage of each trained on 128 x 128 crops of pairs of Train400 and of the grey CBSD432;
 the low-to-middle net is the mean of the low-noise net's weights and of those of one more
-stage of it on 256 x 256 crops of pairs of the grey CBSD432 at sigma 8-30; the bands were
+stage of it on 256 x 256 crops of pairs of the grey CBSD432 at sigma 8-30, then the mean of
+those weights and of a further 256 x 256 stage of them on new pairs; the bands were
 chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for its own
 image; the user still gives no noise level.
 

@@ -18,7 +18,8 @@ Shipped files (``noise2x list`` shows them):
   full range and two more on sigma 18-42 and 18-55; the last stage of each trained on 128 x 128
   crops of pairs of Train400 and of the grey CBSD432; the low-to-middle one is the mean of the
   low-noise net's weights and of those of one more stage of it on 256 x 256 crops of pairs of
-  the grey CBSD432 at sigma 8-30; the gate (`PRIOR_BANDS`) uses them instead of
+  the grey CBSD432 at sigma 8-30, then the mean of those weights and of a further 256 x 256
+  stage of them on new pairs of the same levels; the gate (`PRIOR_BANDS`) uses them instead of
   ``prior_grey.safetensors`` for bands of the image's estimated noise level (chosen on
   validation images by ``benchmarks/prior_gate.py``).
 """
