@@ -205,7 +205,8 @@ side by side on new pairs of its levels, one thread each: 4,500 steps on 256x256
 
 The 256x256 stage averaged with its start weights had the best gate on the validation
 images (+0.005 / +0.007 / +0.009 dB at sigma 15 / 20 / 25 over the net it started from; the
-320x320 stage gained less, alone or averaged) and is the shipped fifth net::
+320x320 stage gained less, alone or averaged with its start; the soups of both stages scored
+below it on the gate's mean) and is the shipped fifth net::
 
     python benchmarks/train_prior.py --models grey432 --work runs/g-lowmid256 --export-only \
         --average-with-init --export-as prior_grey_lowmid.safetensors
