@@ -511,3 +511,24 @@ def test_train_prior_says_what_is_missing_instead_of_a_traceback(
     assert "give --init too" in run("--average-with-init", "--work", str(work))
     said = run("--export-only", "--work", str(work))
     assert "cannot export grey432" in said and "no finished run" in said
+
+
+def test_ensemble_order_compares_the_librarys_two_orders_and_renders_every_noise(benchmark):
+    """Its ``rows`` and ``turns`` are the first 4 of the library's ROW_ORDER and ENSEMBLE_ORDER
+    (the table measures what ships), and the table has one mean per order and noise."""
+    from noise2x.ops.ensemble import ENSEMBLE_ORDER, ROW_ORDER
+
+    order = benchmark("ensemble_order")
+    assert order.ORDERS["rows"] == ROW_ORDER[:4] and order.ORDERS["turns"] == ENSEMBLE_ORDER[:4]
+    assert all(len(set(o)) == 4 and o[0] == 0 for o in order.ORDERS.values())
+    report = {
+        "date": "2026-12-07",
+        "machine": {"cpu": "a CPU"},
+        "kinds": {
+            "grey": {"rows": {"5": [30.0, 32.0], "fmd": [36.0]}, "turns": {"5": [31.0, 33.0]}},
+        },
+    }
+    table = order.render(report)
+    assert "| σ 5 | fmd | mean |" in table and "a CPU" in table
+    assert "| grey | rows | 31.000 | 36.000 | 33.500 |" in table
+    assert "| grey | turns | 32.000 |  | 32.000 |" in table

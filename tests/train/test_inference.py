@@ -209,3 +209,33 @@ def test_cli_checkpoint_options_are_checked_up_front(tmp_path, trained_checkpoin
     assert result.exit_code == 2, result.output
     assert problem in result.output and result.output.count("error") == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_structn2v_checkpoint_self_ensembles_keeping_rows_as_rows():
+    """structN2V's model expects noise correlated along rows: its 4-fold ensemble keeps rows
+    as rows (ROW_ORDER); another model's starts with the quarter turns."""
+    import torch
+    import torch.nn.functional as F
+
+    from noise2x.methods import METHODS
+    from noise2x.train.checkpoint import Denoiser
+
+    class AlongRows(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, t):
+            return F.avg_pool2d(F.pad(t, (1, 1, 0, 0), mode="replicate"), (1, 3), stride=1)
+
+    x = torch.rand(1, 24, 32, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
+    rows = AlongRows()(x[None])[0]
+
+    def denoiser(method: dict) -> Denoiser:
+        return Denoiser(AlongRows(), METHODS.build(method["name"]), {"method": method}, 1, 0, 1)
+
+    struct = denoiser({"name": "n2v", "struct_length": 5})
+    plain = denoiser({"name": "n2v", "struct_length": 1})
+    assert struct.keep_rows and not plain.keep_rows
+    assert torch.allclose(struct.denoise_frame(x, ensemble=4), rows, atol=1e-6)
+    assert not torch.allclose(plain.denoise_frame(x, ensemble=4), rows, atol=1e-3)

@@ -24,7 +24,8 @@ image; the user still gives no noise level.
 
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
-90-degree rotations (self-ensemble; each transform is undone before averaging).
+90-degree rotations (self-ensemble; each transform is undone before averaging; 4: the quarter
+turns, ``noise2x.ops.ensemble.ENSEMBLE_ORDER``).
 
 **Test-time adaptation** (``adapt=True``), for noise unlike the training noise (real
 microscopes, cameras, electron micrographs): the prior is fine-tuned on the one noisy image
@@ -149,7 +150,8 @@ class PriorConfig:
         Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
         would start above it are dropped); None: the shipped one.
     ensemble : {1, 2, 4, 8}
-        Flips / rotations averaged at inference (self-ensemble).
+        Flips / rotations averaged at inference (self-ensemble; 4: the image and its
+        quarter, half and three-quarter turns).
     adapt : bool
         Fine-tune the prior on the image first (test-time adaptation, guarded).
     blend : float

@@ -4,9 +4,14 @@ The 8 symmetries of the square (the dihedral group D4) are applied to the input,
 denoiser runs on each, each output is transformed back, and the results are averaged. A
 denoiser trained on augmented patches is (nearly) equivariant to them, so the average keeps
 the image and averages out part of the estimator's variance; it costs one forward pass per
-transform. The first 4 transforms of the ensemble order (identity, horizontal flip, half
-turn, vertical flip) keep rows as rows, so they also suit noise correlated along rows or
-columns (structN2V); the 8-fold ensemble adds the quarter turns.
+transform. The first 4 transforms of the ensemble order are the quarter turns (identity, quarter,
+half and three-quarter turn): they swap rows and columns, so the net's orientation-specific
+errors average out, where the mirror images and the half turn keep every edge in its
+direction (on the prior's grey validation images the quarter turns gave 0.001-0.017 dB more
+at every Gaussian sigma 5-50, Poisson lambda 10-100 and on FMD, for the same 4 passes). With
+``keep_rows=True`` the first 4 are instead identity, horizontal flip, half turn and vertical
+flip, which keep rows as rows: for noise correlated along rows or columns (structN2V's line
+mask). The 8-fold ensemble is the same set in both orders.
 
 References
 ----------
@@ -22,11 +27,20 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-__all__ = ["ENSEMBLE_ORDER", "ENSEMBLE_SIZES", "check_ensemble", "dihedral", "self_ensemble"]
+__all__ = [
+    "ENSEMBLE_ORDER",
+    "ENSEMBLE_SIZES",
+    "ROW_ORDER",
+    "check_ensemble",
+    "dihedral",
+    "self_ensemble",
+]
 
-# The order in which transforms join the ensemble: identity, horizontal flip, half turn, its
-# flip (rows stay rows up to here), then the quarter turns.
-ENSEMBLE_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
+# The order in which transforms join the ensemble: the quarter turns, then their mirror images.
+ENSEMBLE_ORDER = (0, 1, 2, 3, 4, 5, 6, 7)
+# For noise correlated along rows or columns: identity, horizontal flip, half turn, its flip
+# (rows stay rows up to here), then the transposes.
+ROW_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 
 
@@ -81,17 +95,23 @@ def check_ensemble(n: object, owner: str = "ensemble") -> int:
     return int(n)
 
 
-def self_ensemble(fn: Callable[[Tensor], Tensor], noisy: Tensor, n: int) -> Tensor:
+def self_ensemble(
+    fn: Callable[[Tensor], Tensor], noisy: Tensor, n: int, keep_rows: bool = False
+) -> Tensor:
     """Return the mean of ``T_k^-1(fn(T_k(noisy)))`` over the first `n` transforms.
 
     Parameters
     ----------
     fn : callable (B, C, H, W) -> (B, C, H, W)
-        The denoiser; it must accept the transposed (B, C, W, H) input when n = 8.
+        The denoiser; it must accept the transposed (B, C, W, H) input (a quarter turn of a
+        non-square image) unless `keep_rows` and n < 8.
     noisy : Tensor, shape (B, C, H, W), float
     n : {1, 2, 4, 8}
-        Transforms averaged: 1 is ``fn(noisy)`` itself, 2 adds the horizontal flip, 4 the
-        half turn and the vertical flip (rows stay rows), 8 all of them.
+        Transforms averaged: 1 is ``fn(noisy)`` itself, 2 adds the quarter turn, 4 the half
+        and three-quarter turns, 8 all of them (`ENSEMBLE_ORDER`).
+    keep_rows : bool
+        Use `ROW_ORDER` instead: 2 adds the horizontal flip, 4 the half turn and the vertical
+        flip, so that rows stay rows up to n = 4 (noise correlated along rows or columns).
 
     Returns
     -------
@@ -101,10 +121,28 @@ def self_ensemble(fn: Callable[[Tensor], Tensor], noisy: Tensor, n: int) -> Tens
     ------
     ValueError
         If `n` is not 1, 2, 4 or 8.
+
+    Examples
+    --------
+    >>> x = torch.rand(1, 1, 4, 6)
+    >>> torch.allclose(self_ensemble(lambda t: t, x, 4), x)
+    True
+    >>> rows = []
+    >>> _ = self_ensemble(lambda t: rows.append(t.shape[-2]) or t, x, 4, keep_rows=True)
+    >>> rows
+    [4, 4, 4, 4]
     """
     check_ensemble(n)
     total = None
-    for k in ENSEMBLE_ORDER[:n]:
-        out = dihedral(fn(dihedral(noisy, k)), k, inverse=True).float()
+    layout = (
+        torch.channels_last
+        if noisy.ndim == 4 and noisy.is_contiguous(memory_format=torch.channels_last)
+        else torch.contiguous_format
+    )
+    for k in (ROW_ORDER if keep_rows else ENSEMBLE_ORDER)[:n]:
+        # a quarter turn is a strided view: copied to the input's layout, the net runs 15 %
+        # faster (one CPU thread, the prior's U-Net on 256 x 256)
+        x = dihedral(noisy, k).contiguous(memory_format=layout)
+        out = dihedral(fn(x), k, inverse=True).float()
         total = out if total is None else total + out
     return total / n

@@ -45,6 +45,12 @@ class Denoiser:
     size_multiple: int
     bytes_per_pixel: float = 1600.0
 
+    @property
+    def keep_rows(self) -> bool:
+        """True for a structN2V model: its self-ensemble must keep rows as rows."""
+        method = self.config.get("method", {})
+        return isinstance(method, dict) and int(method.get("struct_length", 1) or 1) > 1
+
     def __call__(self, noisy: torch.Tensor) -> torch.Tensor:
         """Denoise (B, C, H, W) float32 images on the net's device; same shape."""
         return self.method.denoise(self.net, noisy)
@@ -67,8 +73,9 @@ class Denoiser:
             sizes the tiles to the free memory with the net's `bytes_per_pixel`.
         ensemble : {1, 2, 4, 8}
             Flips / rotations averaged on each tile (``noise2x.ops.ensemble.self_ensemble``;
-            test-time augmentation): 1 is one pass; 4 keeps rows as rows (structN2V); each
-            costs one forward pass.
+            test-time augmentation): 1 is one pass; 2 and 4 start with the quarter turns,
+            except for a structN2V model (``method.struct_length`` > 1), whose 2 and 4 keep
+            rows as rows (`keep_rows`); each costs one forward pass.
 
         Returns
         -------
@@ -85,10 +92,11 @@ class Denoiser:
         from noise2x.ops.tiling import denoise_tiled
 
         n = check_ensemble(ensemble, "checkpoint")
+        keep_rows = self.keep_rows
         x = frame[None].to(next(self.net.parameters()).device)
         with torch.inference_mode():
             out = denoise_tiled(
-                self if n == 1 else lambda t: self_ensemble(self, t, n),
+                self if n == 1 else lambda t: self_ensemble(self, t, n, keep_rows),
                 x,
                 tile=tile,
                 overlap=overlap,
