@@ -1,4 +1,3 @@
-# size: one benchmark: the shipped prior with each order of the self-ensemble, on validation
 """Choose which 4 of the 8 flips / rotations the prior's self-ensemble averages (validation).
 
 The 4-fold self-ensemble (``noise2x.ops.ensemble``, the prior's default) averages the net's

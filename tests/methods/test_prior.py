@@ -227,7 +227,7 @@ def test_adaptation_refuses_a_tiny_image():
 def test_prior_beats_bm3d_given_the_true_sigma_on_a_set12_image(data_path):
     """Set12/05 at sigma 25 (seed 0): the default (no sigma given) against BM3D (true sigma).
 
-    On average over Set12 the prior is 0.29 dB above BM3D at sigma 25 (benchmarks/prior.py); on
+    On average over Set12 the prior is 0.30 dB above BM3D at sigma 25 (benchmarks/prior.py); on
     this image it wins clearly. A regression of the weights or the inference shows here first.
     """
     from noise2x.data.io import read_image
@@ -274,7 +274,8 @@ def test_the_gate_gains_at_high_noise_on_a_set12_image(data_path):
 GATE_GAIN_DB = 0.1
 
 # Measured on Set12/05 at sigma 25 with the shipped weights: +0.83 dB (the low-to-middle net
-# after its second 256x256 stage, band 12-27); +0.82 with the one before; +0.80 with the
+# after its second 256x256 stage, band 12-27; +0.83 also with the quarter-turn self-ensemble);
+# +0.82 with the one before; +0.80 with the
 # low-noise net of 128x128 crops (band to 27), +0.75 with the middle-noise net of 128x128
 # crops, +0.69 with the one before, +0.62 with the default net, +0.58 with the first
 # 24000-step l2_level grey prior, +0.55 with the L2 one before it; the test keeps headroom.

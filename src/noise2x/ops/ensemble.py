@@ -1,17 +1,18 @@
 """Self-ensemble: the mean of a denoiser's outputs over flips and 90-degree rotations.
 
-The 8 symmetries of the square (the dihedral group D4) are applied to the input, the
-denoiser runs on each, each output is transformed back, and the results are averaged. A
-denoiser trained on augmented patches is (nearly) equivariant to them, so the average keeps
-the image and averages out part of the estimator's variance; it costs one forward pass per
-transform. The first 4 transforms of the ensemble order are the quarter turns (identity, quarter,
-half and three-quarter turn): they swap rows and columns, so the net's orientation-specific
-errors average out, where the mirror images and the half turn keep every edge in its
-direction (on the prior's grey validation images the quarter turns gave 0.001-0.017 dB more
-at every Gaussian sigma 5-50, Poisson lambda 10-100 and on FMD, for the same 4 passes). With
-``keep_rows=True`` the first 4 are instead identity, horizontal flip, half turn and vertical
-flip, which keep rows as rows: for noise correlated along rows or columns (structN2V's line
-mask). The 8-fold ensemble is the same set in both orders.
+The 8 symmetries of the square (the dihedral group D4) are applied to the input, the denoiser
+runs on each, each output is transformed back, and the results are averaged. A denoiser trained
+on augmented patches is (nearly) equivariant to them, so the average keeps the image and
+averages out part of the estimator's variance; it costs one forward pass per transform. The
+first 4 transforms of the ensemble order are the quarter turns (identity, quarter, half and
+three-quarter turn): they swap rows and columns, so the net's orientation-specific errors
+average out, where the mirror images and the half turn keep every edge in its direction (on the
+prior's validation images the quarter turns gave 0.001-0.018 dB more grey and 0.008-0.032 dB
+more colour at every Gaussian sigma 5-50, Poisson lambda 10-100 and on FMD, for the same 4
+passes: ``benchmarks/ensemble_order.py``). With ``keep_rows=True`` the first 4 are instead
+identity, horizontal flip, half turn and vertical flip, which keep rows as rows: for noise
+correlated along rows or columns (structN2V's line mask). The 8-fold ensemble is the same set in
+both orders.
 
 References
 ----------
