@@ -207,9 +207,21 @@ def save(report: dict, out: Path) -> str:
     return write_result(with_rendering(report, markdown=markdown, readme=readme(markdown)), out)
 
 
+def net_name(weights: str | None) -> str:
+    """Short name of a grey net of the gate: ``prior_grey_lowmid.safetensors`` -> ``lowmid``.
+
+    The default grey net (``prior_grey.safetensors``, or None in a gate record) is
+    ``default``.
+    """
+    stem = Path(weights).stem if weights else "prior_grey"
+    return stem.removeprefix("prior_grey").lstrip("_") or "default"
+
+
 def render(report: dict) -> str:
     """Render the Markdown page: one row per (set, noise), then the other methods."""
     rows = report["rows"]
+    gates = [r["gate"] for r in rows if r.get("gate")]  # the grey rows of a gated prior
+    bands = [net_name(w) for _, w in gates[0]["bands"]] if gates else ["default"]
     lines = [
         f"Shipped prior vs BM3D, {report['date']}, {report['machine']['cpu']}, "
         f"{report['workers']} worker(s) x 1 thread; PSNR (dB) / SSIM, mean over n images; "
@@ -224,7 +236,7 @@ def render(report: dict) -> str:
         + (f" {report['note']}" if report.get("note") else ""),
         "",
         "| set | noise | n | noisy | BM3D | prior (default) | prior − BM3D | s BM3D | s prior "
-        "| nets low/lowmid/default/mid/high | adapted: n | prior | prior + adapt | s adapt |",
+        f"| nets {'/'.join(bands)} | adapted: n | prior | prior + adapt | s adapt |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, noise in CONDITIONS:
@@ -244,10 +256,9 @@ def render(report: dict) -> str:
         )
         gain = _mean(sel, "prior") - _mean(sel, "bm3d")
         seconds = f"{_mean(sel, 'bm3d', 'seconds'):.1f} | {_mean(sel, 'prior', 'seconds'):.1f} "
-        gated = [r["gate"] for r in sel if r.get("gate")]  # grey rows of a gated prior
-        nets = [(g["weights"] or "default").removesuffix(".safetensors") for g in gated]
-        bands = ("_low", "_lowmid", "default", "_mid", "_high")
-        used = [sum(n.endswith(band) for n in nets) for band in bands]
+        gated = [r["gate"] for r in sel if r.get("gate")]
+        nets = [net_name(g["weights"]) for g in gated]
+        used = [nets.count(band) for band in bands]
         seconds += f"| {'/'.join(map(str, used))} " if gated else "| – "
         lines.append(
             f"| {dataset} | {noise} | {len(sel)} | {cell['noisy']} | {cell['bm3d']} | "

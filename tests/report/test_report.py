@@ -532,3 +532,27 @@ def test_ensemble_order_compares_the_librarys_two_orders_and_renders_every_noise
     assert "| σ 5 | fmd | mean |" in table and "a CPU" in table
     assert "| grey | rows | 31.000 | 36.000 | 33.500 |" in table
     assert "| grey | turns | 32.000 |  | 32.000 |" in table
+
+
+def test_prior_table_names_the_nets_of_the_runs_gate_in_band_order(benchmark):
+    """The 'nets' column follows the gate recorded in the rows (not a hand-kept list): a gate
+    of three bands gives three counts, in the order of the bands."""
+    prior = benchmark("prior")
+    assert prior.net_name("prior_grey_lowmid.safetensors") == "lowmid"
+    assert prior.net_name("prior_grey.safetensors") == prior.net_name(None) == "default"
+    bands = [[0.0, "prior_grey.safetensors"], [9.0, "prior_grey_a.safetensors"], [30.0, "b.x"]]
+    methods = {m: {"psnr_db": 30.0, "ssim": 0.8, "seconds": 1.0} for m in ("noisy", "bm3d")}
+    rows = [
+        {
+            "set": "Set12",
+            "image": f"{k:02d}.png",
+            "noise": "gauss25",
+            "methods": {**methods, "prior": {"psnr_db": 31.0, "ssim": 0.9, "seconds": 0.5}},
+            "gate": {"bands": bands, "weights": weights},
+        }
+        for k, weights in enumerate(["prior_grey_a.safetensors", None, "prior_grey_a.safetensors"])
+    ]
+    report = {"date": "d", "machine": {"cpu": "c"}, "workers": 1, "rows": rows}
+    table = prior.render({**report, "limit": 3})
+    assert "| nets default/a/b |" in table
+    assert "| +1.00 | 1.0 | 0.5 | 1/2/0 |" in table

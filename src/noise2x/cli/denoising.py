@@ -115,8 +115,9 @@ def denoise(
         int | None,
         typer.Option(
             help="Self-ensemble (test-time augmentation): 1, 2, 4 or 8 flips / rotations "
-            "averaged, one pass each (--checkpoint models: default 1; the prior: default 2); "
-            "4 keeps rows as rows, for structN2V models.",
+            "averaged, one pass each (--checkpoint models: default 1; the prior: default 4); "
+            "2 and 4 take the quarter turns first, structN2V models their flips (rows stay "
+            "rows).",
         ),
     ] = None,
 ) -> None:
