@@ -150,8 +150,8 @@ class PriorConfig:
         Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
         would start above it are dropped); None: the shipped one.
     ensemble : {1, 2, 4, 8}
-        Flips / rotations averaged at inference (self-ensemble; 4: the image and its
-        quarter, half and three-quarter turns).
+        Flips / rotations averaged at inference (self-ensemble). 4: the image and its
+        quarter, half and three-quarter turns.
     adapt : bool
         Fine-tune the prior on the image first (test-time adaptation, guarded).
     blend : float
