@@ -6,7 +6,7 @@ matters when the net's errors depend on the orientation of an edge. Three orders
 compared, each the default prior otherwise (the gate, float32, tiling) on the same inputs:
 
 - ``rows``: identity, horizontal flip, half turn, vertical flip (``ROW_ORDER``; rows stay
-  rows, as structN2V needs; the prior's default until 2026-12-07);
+  rows, as structN2V needs; the prior's default before this script's first run);
 - ``turns``: identity and the quarter, half and three-quarter turns (``ENSEMBLE_ORDER``);
 - ``transposes``: identity, half turn and the two transposes.
 
