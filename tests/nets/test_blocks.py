@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from noise2x.nets.blocks import (
     AttentionGate,
@@ -9,6 +10,7 @@ from noise2x.nets.blocks import (
     check_image_batch,
     crop_to,
     pad_to_multiple,
+    upsample_cat,
 )
 
 
@@ -123,3 +125,44 @@ def test_pixel_shuffle_up_doubles_height_and_width():
     up = PixelShuffleUp(16, 8)
     assert up(_rand(1, 16, 3, 5)).shape == (1, 8, 6, 10)
     assert PixelShuffleUp(4, 2, scale=3)(_rand(1, 4, 3, 5)).shape == (1, 2, 9, 15)
+
+
+def _reference_upsample_cat(h, skip):
+    return torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip.to(h.dtype)], 1)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("skip_channels", [1, 3, 48])
+def test_upsample_cat_equals_interpolate_then_cat_and_keeps_the_layout(layout, skip_channels):
+    h = _rand(2, 5, 3, 4).contiguous(memory_format=layout)
+    skip = _rand(2, skip_channels, 6, 8, seed=1).contiguous(memory_format=layout)
+    out = upsample_cat(h, skip)
+    assert torch.equal(out, _reference_upsample_cat(h, skip))
+    assert out.is_contiguous(memory_format=layout)
+
+
+def test_upsample_cat_passes_the_same_gradients_as_interpolate_then_cat():
+    h = _rand(1, 4, 3, 5).contiguous(memory_format=torch.channels_last).requires_grad_()
+    skip = _rand(1, 2, 6, 10, seed=1).requires_grad_()
+    weight = _rand(1, 6, 6, 10, seed=2)
+    grads = []
+    for fn in (upsample_cat, _reference_upsample_cat):
+        (fn(h, skip) * weight).sum().backward()
+        grads.append((h.grad.clone(), skip.grad.clone()))
+        h.grad, skip.grad = None, None
+    # the 4 copies of each value of h are summed in another order: equal up to rounding
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=1e-6, atol=1e-7)
+    assert torch.equal(grads[0][1], grads[1][1])
+    assert grads[0][0].abs().sum() > 0
+
+
+def test_upsample_cat_casts_the_skip_to_the_features_dtype():
+    h, skip = _rand(1, 2, 2, 2).double(), _rand(1, 1, 4, 4, seed=1)
+    out = upsample_cat(h, skip)
+    assert out.dtype == torch.float64
+    assert torch.equal(out, _reference_upsample_cat(h, skip))
+
+
+def test_upsample_cat_rejects_a_skip_of_the_wrong_size_quoting_both_shapes():
+    with pytest.raises(ValueError, match=r"\(1, 1, 5, 4\).*\(1, 2, 2, 2\)"):
+        upsample_cat(_rand(1, 2, 2, 2), _rand(1, 1, 5, 4))

@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from noise2x.nets import NETS, UNetN2N, count_parameters, init_weights
@@ -100,3 +101,45 @@ def test_unet_n2n_rejects_bad_arguments_and_inputs():
         UNetN2N(1, width=0)
     with pytest.raises(ValueError, match=r"\(1, 3, 8, 8\)"):
         UNetN2N(1, width=4)(_rand(1, 3, 8, 8))
+
+
+def _reference_forward(net, x):
+    """The paper's U-Net written with plain ops: interpolate, cat, out-of-place LeakyReLU."""
+    from noise2x.nets.blocks import crop_to, pad_to_multiple
+
+    def act(t):
+        return F.leaky_relu(t, 0.1)
+
+    def up(t):
+        return F.interpolate(t, scale_factor=2.0, mode="nearest")
+
+    padded, size = pad_to_multiple(x, 32)
+    p1 = F.max_pool2d(act(net.enc_conv1(act(net.enc_conv0(padded)))), 2)
+    p2 = F.max_pool2d(act(net.enc_conv2(p1)), 2)
+    p3 = F.max_pool2d(act(net.enc_conv3(p2)), 2)
+    p4 = F.max_pool2d(act(net.enc_conv4(p3)), 2)
+    h = act(net.enc_conv6(F.max_pool2d(act(net.enc_conv5(p4)), 2)))
+    for skip, k in ((p4, 5), (p3, 4), (p2, 3), (p1, 2)):
+        h = torch.cat([up(h), skip], 1)
+        h = act(getattr(net, f"dec_conv{k}b")(act(getattr(net, f"dec_conv{k}a")(h))))
+    h = torch.cat([up(h), padded], 1)
+    h = act(net.dec_conv1b(act(net.dec_conv1a(h))))
+    return crop_to(net.dec_conv1c(h), size)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_unet_n2n_forward_and_gradients_equal_the_plain_ops_version(channels, layout):
+    # the fused upsample + concatenation and the in-place activations change no value
+    torch.manual_seed(0)
+    net = UNetN2N(channels=channels).to(memory_format=layout)
+    x = torch.rand(2, channels, 37, 45).contiguous(memory_format=layout)
+    with torch.no_grad():
+        assert torch.equal(net(x), _reference_forward(net, x))
+    grads = []
+    for forward in (net, lambda t: _reference_forward(net, t)):
+        net.zero_grad()
+        forward(x).square().mean().backward()
+        grads.append([p.grad.clone() for p in net.parameters()])
+    for ours, reference in zip(*grads, strict=True):
+        torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)

@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from noise2x.nets.base import NETS
-from noise2x.nets.blocks import check_image_batch, conv3x3, crop_to, pad_to_multiple
+from noise2x.nets.blocks import (
+    check_image_batch,
+    conv3x3,
+    crop_to,
+    pad_to_multiple,
+    upsample_cat,
+)
 from noise2x.nets.partial_conv import PartialConv2d
 
 
@@ -74,12 +80,6 @@ def _dropout(x: Tensor, rate: float, generator: torch.Generator | None) -> Tenso
     if rate == 0.0:
         return x
     return x * bernoulli_like(x, 1.0 - rate, generator).mul_(1.0 / (1.0 - rate))
-
-
-def _upsample_cat(h: Tensor, skip: Tensor) -> Tensor:
-    """Nearest x2 upsampling of `h`, concatenated with `skip` in `h`'s dtype."""
-    up = F.interpolate(h, scale_factor=2.0, mode="nearest")
-    return torch.cat([up, skip.to(up.dtype)], 1)
 
 
 @NETS.register("self2self_unet")
@@ -213,7 +213,7 @@ class Self2SelfUNet(nn.Module):
         dec, training = self.decoder, self.training
         rate = self.dropout if training else 0.0
         for i in range(0, 8, 2):  # dec_conv5..2, a and b
-            h = _upsample_cat(h, skips.pop())
+            h = upsample_cat(h, skips.pop())
             h = F.leaky_relu(dec[i](_dropout(h, rate, generator)), 0.1)
             h = F.leaky_relu(dec[i + 1](_dropout(h, rate, generator)), 0.1)
         # dec_conv1a on cat([up, input]), computed as two convolutions with the two slices of

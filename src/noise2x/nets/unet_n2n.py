@@ -16,11 +16,17 @@ Departures from the paper:
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from noise2x.nets.base import NETS
-from noise2x.nets.blocks import MaxBlurPool2d, check_image_batch, conv3x3, crop_to, pad_to_multiple
+from noise2x.nets.blocks import (
+    MaxBlurPool2d,
+    check_image_batch,
+    conv3x3,
+    crop_to,
+    pad_to_multiple,
+    upsample_cat,
+)
 
 
 @NETS.register("unet_n2n")
@@ -107,7 +113,9 @@ class UNetN2N(nn.Module):
             nn.MaxPool2d(2) if pool == "max" else MaxBlurPool2d() for _ in range(5)
         )
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")  # UPSAMPLE5..1 (no weights)
-        self.act = nn.LeakyReLU(negative_slope=0.1)
+        # in place: every activation follows a convolution whose output nothing else reads; on
+        # the CPU this avoids a fresh allocation per layer (a tenth of the inference time)
+        self.act = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
         """Map noisy images (B, C, H, W), float32, to denoised images of the same shape."""
@@ -126,10 +134,7 @@ class UNetN2N(nn.Module):
             (p2, self.dec_conv3a, self.dec_conv3b),
             (p1, self.dec_conv2a, self.dec_conv2b),
         ):
-            h = torch.cat([self.upsample(h), skip], dim=1)
-            h = act(conv_b(act(conv_a(h))))
-        h = self.upsample(h)
-        if self.top_skip:
-            h = torch.cat([h, padded], dim=1)
+            h = act(conv_b(act(conv_a(upsample_cat(h, skip)))))
+        h = upsample_cat(h, padded) if self.top_skip else self.upsample(h)
         h = act(self.dec_conv1b(act(self.dec_conv1a(h))))
         return crop_to(self.dec_conv1c(h), size)
