@@ -9,9 +9,10 @@ import torch
 import noise2x
 from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
-from noise2x.methods.prior import load_prior
+from noise2x.methods.prior import input_share, load_prior
 from noise2x.weights import (
     PRIOR_BANDS,
+    PRIOR_PASS_THROUGH,
     PRIORS,
     REQUIRED,
     WEIGHTS_DIR,
@@ -318,3 +319,53 @@ def test_bf16_inference_gives_the_fp32_result_within_a_hundredth_of_a_db():
     assert out["bf16"].dtype == torch.float32
     assert not torch.equal(out["bf16"], out["fp32"])  # bf16 did run
     assert abs(float(psnr_db(out["bf16"], ref) - psnr_db(out["fp32"], ref))) < 0.01
+
+
+def _astronaut_crop(sigma, seed=0):
+    from skimage import data
+
+    clean = data.astronaut()[160:288, 180:308].astype(np.float32) / 255
+    clean = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None]
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
+    return clean, clean + sigma / 255 * noise
+
+
+def test_colour_pass_through_keeps_a_nearly_noise_free_photo():
+    """At sigma 1 the colour net alone smooths the photo's finest texture (-7.4 dB on average
+    on the validation images, benchmarks/prior_pass_through.py); the pass-through returns
+    (most of) the input instead."""
+    clean, noisy = _astronaut_crop(1.0)
+    method = Prior(ensemble=1)
+    kept = psnr_db(method.fit(noisy, device="cpu").denoised, clean)
+    alone = Prior(ensemble=1, pass_through=False).fit(noisy, device="cpu").denoised
+    smoothed = psnr_db(alone, clean)
+    assert method.pass_through["input_share"] > 0.5
+    assert kept > smoothed + 3.0, (kept, smoothed)
+
+
+def test_pass_through_leaves_noisy_grey_and_own_weights_results_alone(tmp_path):
+    _, noisy = _noisy((1, 3, 64, 64), sigma=25.0)
+    x = torch.from_numpy(noisy)
+    method = Prior(ensemble=1)
+    out = method.fit(x, device="cpu").denoised
+    assert method.pass_through["input_share"] == 0.0
+    assert torch.equal(out, Prior(ensemble=1, pass_through=False).fit(x, device="cpu").denoised)
+    grey = torch.from_numpy(_noisy((1, 1, 64, 64), sigma=0.5)[1])
+    method = Prior(ensemble=1)
+    out = method.fit(grey, device="cpu").denoised
+    assert method.pass_through is None  # no rule for grey: FMD's real noise estimates as low
+    assert torch.equal(out, Prior(ensemble=1, pass_through=False).fit(grey, device="cpu").denoised)
+    colour_clean, _ = _astronaut_crop(0.0)
+    own = Prior(weights="prior_colour.safetensors", ensemble=1)
+    own.fit(colour_clean, device="cpu")
+    assert own.pass_through is None  # the rule was chosen for the gate's nets, not `weights`
+
+
+def test_the_shipped_pass_through_rules_are_well_formed():
+    assert set(PRIOR_PASS_THROUGH) <= set(PRIORS)
+    for full, none, weight in PRIOR_PASS_THROUGH.values():
+        assert 0 <= full < none and 0 <= weight <= 1
+    with pytest.raises(ValueError, match="full < none"):
+        input_share(1.0, 3.0, 3.0, 1.0)
+    with pytest.raises(ValueError, match="weight in"):
+        input_share(1.0, 1.0, 3.0, 1.5)

@@ -22,6 +22,13 @@ those weights and of a further 256 x 256 stage of them on new pairs; the bands w
 chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for its own
 image; the user still gives no noise level.
 
+A nearly noise-free colour image passes through (``noise2x.weights.PRIOR_PASS_THROUGH``,
+``input_share``): the nets were trained on noise up to sigma 55 and smooth a clean image's
+finest texture, so at an estimated sigma up to 2.5 the result is the input, and the input's
+share falls linearly to 0 at 6 (chosen on validation images:
+``benchmarks/prior_pass_through.py``; grey has no such rule, since the real microscope noise of
+FMD estimates as low).
+
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
 90-degree rotations (self-ensemble; each transform is undone before averaging; 4: the quarter
@@ -72,7 +79,7 @@ from noise2x.nets.blend import Blend
 from noise2x.ops.ensemble import ENSEMBLE_SIZES, dihedral, self_ensemble
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
-__all__ = ["Prior", "PriorConfig", "load_prior"]
+__all__ = ["Prior", "PriorConfig", "input_share", "load_prior"]
 
 _LOADED: dict[tuple[str, int, str, bool], tuple[nn.Module, dict]] = {}
 
@@ -133,6 +140,39 @@ def load_prior(
     return net, metadata
 
 
+def input_share(sigma: float, full: float, none: float, weight: float) -> float:
+    """Return the input's share in the prior's result at an estimated noise level.
+
+    Parameters
+    ----------
+    sigma : float
+        Estimated Gaussian sigma of the input, 0-255 scale.
+    full, none : float
+        Up to `full` the share is `weight`; it falls linearly to 0 at `none` (> `full`).
+    weight : float
+        The share of a nearly noise-free input, in [0, 1].
+
+    Returns
+    -------
+    float in [0, `weight`]
+
+    Raises
+    ------
+    ValueError
+        If `none` <= `full` or `weight` is outside [0, 1].
+
+    Examples
+    --------
+    >>> [input_share(s, 2.5, 5.0, 1.0) for s in (0.0, 2.5, 3.75, 5.0, 25.0)]
+    [1.0, 1.0, 0.5, 0.0, 0.0]
+    """
+    if not none > full or not 0.0 <= weight <= 1.0:
+        raise ValueError(
+            f"input_share: needs full < none and weight in [0, 1], got {full}, {none}, {weight}"
+        )
+    return weight * min(1.0, max(0.0, (none - sigma) / (none - full)))
+
+
 @dataclass(frozen=True)
 class PriorConfig:
     """Settings of the shipped prior (the schema of ``conf/method/prior.yaml``).
@@ -191,6 +231,9 @@ class PriorConfig:
         Tiling of the inference in pixels (None: from free memory; see ``denoise_tiled``).
     clip : bool
         Clip the result to [0, 1].
+    pass_through : bool
+        Mix a nearly noise-free input back into the result, by its estimated sigma
+        (``noise2x.weights.PRIOR_PASS_THROUGH``; colour only; not with `weights`).
     """
 
     weights: str | None = None
@@ -215,6 +258,7 @@ class PriorConfig:
     tile: int | None = None
     overlap: int | None = None
     clip: bool = True
+    pass_through: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -282,6 +326,7 @@ class Prior(SingleImageMethod):
         self._adapted_to: tuple[int, str] | None = None
         self.adaptation: dict | None = None
         self.gate: dict | None = None
+        self.pass_through: dict | None = None
 
     def default_net(self, channels: int) -> nn.Module:
         """Return a trainable copy of the shipped prior for `channels` (1 or 3)."""
@@ -374,7 +419,7 @@ class Prior(SingleImageMethod):
                     f"{self._adapted_to[1]}; build a new one for this image"
                 )
             net = self._adapted
-        denoised = self.denoise(net, x)
+        denoised = self.pass_through_input(x, self.denoise(net, x))
         psnr = [] if reference is None else [(0, psnr_db(denoised, reference.to(dev)))]
         if progress is not None:
             progress(1, 1)
@@ -440,6 +485,42 @@ class Prior(SingleImageMethod):
             "weights": chosen,
         }
         return str(WEIGHTS_DIR / chosen) if chosen is not None else None
+
+    def pass_through_input(self, noisy: Tensor, denoised: Tensor) -> Tensor:
+        """Return `denoised` with the share of `noisy` that its estimated sigma calls for.
+
+        With ``pass_through`` on, no ``weights`` given and a rule for the channel count in
+        ``noise2x.weights.PRIOR_PASS_THROUGH``: the Gaussian noise level of `noisy` is
+        estimated (0-255 scale, as for the gate) and the result is ``w * noisy + (1 - w) *
+        denoised`` with ``w = input_share(sigma, *rule)`` (clipped to [0, 1] with ``clip``).
+        The decision is kept in ``self.pass_through`` (estimated sigma, w); None when no rule
+        applies.
+
+        Parameters
+        ----------
+        noisy, denoised : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
+
+        Returns
+        -------
+        Tensor, shape (1, C, H, W), float32
+        """
+        from noise2x.noise.estimate import estimate_sigma
+        from noise2x.weights import PRIOR_PASS_THROUGH
+
+        self.pass_through = None
+        rule = PRIOR_PASS_THROUGH.get(noisy.shape[1])
+        if not self.config.pass_through or self.config.weights is not None or rule is None:
+            return denoised
+        try:
+            sigma = 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
+        except ValueError:  # a constant image: no noise to speak of
+            sigma = 0.0
+        share = input_share(sigma, *rule)
+        self.pass_through = {"estimated_sigma": round(sigma, 3), "input_share": round(share, 4)}
+        if share == 0.0:
+            return denoised
+        out = torch.lerp(denoised, noisy.to(denoised.dtype), share)
+        return out.clamp(0.0, 1.0) if self.config.clip else out
 
     def _blend(self, adapted: nn.Module, prior: nn.Module) -> nn.Module:
         """Return `adapted` mixed with a copy of `prior` by ``blend`` (alone if prior was kept)."""

@@ -37,6 +37,7 @@ from noise2x.data.atomic import atomic_write
 __all__ = [
     "PRIORS",
     "PRIOR_BANDS",
+    "PRIOR_PASS_THROUGH",
     "WEIGHTS_DIR",
     "WeightsError",
     "load_net",
@@ -66,6 +67,16 @@ order of the image's estimated Gaussian sigma (0-255 scale,
 ``noise2x.noise.estimate.estimate_sigma``); an image gets the file of the last band whose
 lowest sigma it reaches. The thresholds were chosen on validation images
 (``benchmarks/prior_gate.py``); channels without an entry use `PRIORS`' file alone."""
+
+PRIOR_PASS_THROUGH: dict[int, tuple[float, float, float]] = {3: (2.5, 6.0, 1.0)}
+"""For a number of channels: ``(full, none, weight)``, how much of a nearly noise-free input
+the prior passes through. At an estimated Gaussian sigma (0-255 scale, as for the gate) up to
+`full` the result is ``weight * input + (1 - weight) * prior output``; the input's share falls
+linearly to 0 at `none` and stays 0 above. The shipped nets were trained on noise of sigma up
+to 55 and smooth a clean image's finest texture (the colour net by 7-13 dB at sigma 0.5-1);
+chosen on validation images (``benchmarks/prior_pass_through.py``). Channels without an entry
+(grey: its default net also takes the real microscope noise of FMD, whose estimate is as low)
+pass nothing through."""
 
 REQUIRED = ("net", "channels", "recipe", "data", "noise", "steps", "seed", "commit", "seconds")
 """Metadata keys every shipped weights file has."""
