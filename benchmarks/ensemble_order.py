@@ -25,16 +25,10 @@ Writes ``benchmarks/results/ensemble_order.json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-from pathlib import Path
-
 import numpy as np
 from prior_gate import NOISES, add_noise, fmd_pairs  # benchmarks/ is on sys.path
-from prior_validation import IMAGES, images
+from prior_validation import images, start_run
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 ORDERS = {
     "rows": (0, 4, 2, 6),
     "turns": (0, 1, 2, 3),
@@ -98,29 +92,15 @@ def render(report: dict) -> str:
 
 def main() -> None:
     from noise2x.report import write_result
-    from noise2x.report.machine import machine
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="grey,colour", help="grey, colour or both")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS / "ensemble_order.json")
-    args = parser.parse_args()
-    kinds = args.kinds.split(",")
-    if not kinds or any(k not in IMAGES for k in kinds):
-        parser.error(f"--kinds is grey, colour or both, got {args.kinds!r}")
-    import torch
-
-    torch.set_num_threads(args.threads)
+    kinds, out, head = start_run(__doc__, "ensemble_order")
     report = {
-        "benchmark": "ensemble_order",
-        "date": dt.date.today().isoformat(),
-        "machine": machine(),
+        **head,
         "orders": {name: list(order) for name, order in ORDERS.items()},
-        "images": {kind: list(IMAGES[kind]) for kind in kinds},
         "kinds": {kind: score(kind, fmd=kind == "grey") for kind in kinds},
     }
     report["markdown"] = render(report)
-    write_result(report, args.out)
+    write_result(report, out)
     print(report["markdown"])
 
 

@@ -13,8 +13,9 @@ Usage::
 Writes ``benchmarks/results/n2n_step.json`` (the measurements, and the rendering ``noise2x
 report`` shows: ``markdown`` and chart specs) and ``n2n_step.md``.
 
-JSON: ``{"benchmark": "n2n_step", "date", "machine", "torch", "native_bf16", "batch", "patch",
-"rows": [{"threads", "width", "bf16", "channels_last", "ms_per_step"}]}``.
+JSON: ``{"benchmark": "n2n_step", "date", "machine" (``noise2x.report.machine``), "torch",
+"native_bf16", "batch", "patch", "rows": [{"threads", "width", "bf16", "channels_last",
+"ms_per_step"}]}``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def markdown(result: dict) -> str:
     patch = result["patch"]
     lines = [
         f"U-Net (unet_n2n) training step, batch {result['batch']} x {patch}x{patch} grey, "
-        f"{result['date']}, {result['machine']}, torch {result['torch']}; ms per step.",
+        f"{result['date']}, {result['machine']['cpu']}, torch {result['torch']}; ms per step.",
         "",
     ]
     body = [
@@ -155,6 +155,8 @@ def main() -> None:
         return
     import torch
 
+    from noise2x.report.machine import machine
+
     rows = []
     for threads in (1, 2):
         torch.set_num_threads(threads)
@@ -174,7 +176,7 @@ def main() -> None:
     result = dict(
         benchmark="n2n_step",
         date=dt.date.today().isoformat(),
-        machine=platform.processor() or platform.machine(),
+        machine=machine(),
         torch=torch.__version__,
         native_bf16=bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
         batch=args.batch,

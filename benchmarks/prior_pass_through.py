@@ -25,17 +25,12 @@ Writes ``benchmarks/results/prior_pass_through.json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import itertools
-from pathlib import Path
 
 import numpy as np
 from prior_gate import fmd_pairs  # benchmarks/ is on sys.path
-from prior_validation import IMAGES, images
+from prior_validation import images, start_run
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 SIGMAS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0)
 FULL = tuple(np.arange(0.0, 5.01, 0.5))
 NONE = tuple(np.arange(1.0, 9.01, 0.5))
@@ -151,28 +146,10 @@ def render(report: dict) -> str:
 
 def main() -> None:
     from noise2x.report import write_result
-    from noise2x.report.machine import machine
     from noise2x.weights import PRIOR_PASS_THROUGH
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="grey,colour", help="grey, colour or both")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=RESULTS / "prior_pass_through.json")
-    args = parser.parse_args()
-    kinds = args.kinds.split(",")
-    if not kinds or any(k not in IMAGES for k in kinds):
-        parser.error(f"--kinds is grey, colour or both, got {args.kinds!r}")
-    import torch
-
-    torch.set_num_threads(args.threads)
-    report = {
-        "benchmark": "prior_pass_through",
-        "date": dt.date.today().isoformat(),
-        "machine": machine(),
-        "images": {kind: list(IMAGES[kind]) for kind in kinds},
-        "sigmas": list(SIGMAS),
-        "kinds": {},
-    }
+    kinds, out, head = start_run(__doc__, "prior_pass_through")
+    report = {**head, "sigmas": list(SIGMAS), "kinds": {}}
     for kind in kinds:
         rows = inputs(kind)
         denoise(rows)
@@ -182,7 +159,7 @@ def main() -> None:
         entry["shipped_table"] = None if shipped is None else score(rows, shipped)
         print(kind, report["kinds"][kind]["chosen"], flush=True)
     report["markdown"] = render(report)
-    write_result(report, args.out)
+    write_result(report, out)
     print(report["markdown"])
 
 

@@ -42,6 +42,35 @@ IMAGES = {
 CROP = 256
 
 
+def start_run(doc: str, benchmark: str) -> tuple[list[str], Path, dict]:
+    """Parse a validation script's ``--kinds``, ``--threads`` and ``--out``; set the threads.
+
+    Returns the kinds (grey, colour or both), the output path (default
+    ``results/<benchmark>.json``) and the head of the report: benchmark, date, machine and the
+    validation images of each kind. An unknown kind is a usage error (exit 2).
+    """
+    from noise2x.report.machine import machine
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--kinds", default="grey,colour", help="grey, colour or both")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS / f"{benchmark}.json")
+    args = parser.parse_args()
+    kinds = args.kinds.split(",")
+    if not kinds or any(k not in IMAGES for k in kinds):
+        parser.error(f"--kinds is grey, colour or both, got {args.kinds!r}")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    head = {
+        "benchmark": benchmark,
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "images": {kind: list(IMAGES[kind]) for kind in kinds},
+    }
+    return kinds, args.out, head
+
+
 def images(kind: str) -> dict[str, np.ndarray]:
     """Return the clean validation crops: (H, W) grey or (3, H, W) colour, float32 in [0, 1]."""
     from skimage import color, data, img_as_float32

@@ -534,6 +534,37 @@ def test_ensemble_order_compares_the_librarys_two_orders_and_renders_every_noise
     assert "| grey | turns | 32.000 |  | 32.000 |" in table
 
 
+def test_prior_pass_through_chooses_the_best_rule_that_loses_nowhere(benchmark):
+    """A rule that would pass real noise through (FMD-like: low estimate, noisy input, good
+    output) is refused; among the rest the best mean wins, and the table marks what ships."""
+    from noise2x.methods.prior import input_share
+
+    script = benchmark("prior_pass_through")
+    rng = np.random.default_rng(0)
+    clean = rng.random((16, 16))
+    rows = [
+        {  # nearly clean: the input is far better than the output
+            "noise": "0.5", "sigma_hat": 0.6, "clean": clean,
+            "noisy": clean + 0.5 / 255 * rng.standard_normal(clean.shape),
+            "out": 0.9 * clean + 0.05,
+        },
+        {  # real noise that estimates low: the output is far better than the input
+            "noise": "fmd", "sigma_hat": 2.4, "clean": clean,
+            "noisy": clean + 0.1 * rng.standard_normal(clean.shape), "out": clean + 1e-3,
+        },
+    ]  # fmt: skip
+    entry = script.choose(rows)
+    full, none, weight = entry["chosen"]
+    assert input_share(2.4, full, none, weight) == 0.0 and weight == 1.0
+    assert entry["chosen_table"]["0.5"] > entry["none"]["0.5"] + 10
+    assert entry["chosen_table"]["fmd"] == entry["none"]["fmd"]
+    entry |= {"shipped": entry["chosen"], "shipped_table": entry["chosen_table"]}
+    report = {"date": "2026-12-07", "machine": {"cpu": "a CPU"}, "kinds": {"grey": entry}}
+    table = script.render(report)
+    assert f"| grey | chosen {tuple(entry['chosen'])} (shipped) |" in table
+    assert "| grey | none |" in table and "| σ 0.5 | FMD | mean |" in table
+
+
 def test_prior_table_names_the_nets_of_the_runs_gate_in_band_order(benchmark):
     """The 'nets' column follows the gate recorded in the rows (not a hand-kept list): a gate
     of three bands gives three counts, in the order of the bands."""

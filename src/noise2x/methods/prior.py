@@ -173,6 +173,16 @@ def input_share(sigma: float, full: float, none: float, weight: float) -> float:
     return weight * min(1.0, max(0.0, (none - sigma) / (none - full)))
 
 
+def _estimated_sigma_255(noisy: Tensor) -> float:
+    """Gaussian sigma of (1, C, H, W) `noisy` on the 0-255 scale (wavelet MAD); 0 if constant."""
+    from noise2x.noise.estimate import estimate_sigma
+
+    try:
+        return 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
+    except ValueError:  # a constant image: no noise to speak of
+        return 0.0
+
+
 @dataclass(frozen=True)
 class PriorConfig:
     """Settings of the shipped prior (the schema of ``conf/method/prior.yaml``).
@@ -459,7 +469,6 @@ class Prior(SingleImageMethod):
         D. L. Donoho and I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage",
         Biometrika 81(3), 1994 (the noise estimate).
         """
-        from noise2x.noise.estimate import estimate_sigma
         from noise2x.weights import PRIOR_BANDS, PRIORS, WEIGHTS_DIR
 
         self.gate = None
@@ -470,10 +479,7 @@ class Prior(SingleImageMethod):
         if self.config.gate_sigma is not None:
             high = (self.config.gate_sigma, bands[-1][1])
             bands = [*(b for b in bands[:-1] if b[0] < high[0]), high]
-        try:
-            sigma = 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
-        except ValueError:  # a constant image: no noise to speak of
-            sigma = 0.0
+        sigma = _estimated_sigma_255(noisy)
         name = bands[0][1]
         for start, file in bands:
             if sigma >= start:
@@ -504,17 +510,13 @@ class Prior(SingleImageMethod):
         -------
         Tensor, shape (1, C, H, W), float32
         """
-        from noise2x.noise.estimate import estimate_sigma
         from noise2x.weights import PRIOR_PASS_THROUGH
 
         self.pass_through = None
         rule = PRIOR_PASS_THROUGH.get(noisy.shape[1])
         if not self.config.pass_through or self.config.weights is not None or rule is None:
             return denoised
-        try:
-            sigma = 255.0 * estimate_sigma(noisy[0].detach().float().cpu().numpy())
-        except ValueError:  # a constant image: no noise to speak of
-            sigma = 0.0
+        sigma = _estimated_sigma_255(noisy)
         share = input_share(sigma, *rule)
         self.pass_through = {"estimated_sigma": round(sigma, 3), "input_share": round(share, 4)}
         if share == 0.0:
