@@ -1,4 +1,5 @@
-"""Layers shared by the networks: conv helpers, padding, SE, attention gates, res and up blocks.
+# size: the small layers every net shares (conv, padding, upsampling, SE, attention, pooling)
+"""Layers shared by the networks: conv, padding, upsampling, SE, attention, res and up blocks.
 
 Every block maps float32 tensors of shape (B, C, H, W); none of them clips or rescales values.
 """
