@@ -55,7 +55,9 @@ def score(kind: str, fmd: bool) -> dict[str, dict[str, list[float]]]:
                 axis = {} if noisy.ndim == 2 else {"channel_axis": 0}
                 for name, order in ORDERS.items():
                     ensemble.ENSEMBLE_ORDER = (*order, *(k for k in range(8) if k not in order))
-                    out = noise2x.denoise(noisy, normalize="none", ensemble=4, **axis)
+                    out = noise2x.denoise(
+                        noisy, normalize="none", ensemble=4, pass_through=False, **axis
+                    )
                     value = psnr_np(np.clip(out, 0.0, 1.0), clean, 1.0)
                     psnr_db[name].setdefault(noise, []).append(round(float(value), 4))
             print(kind, noise, *(f"{n} {np.mean(v[noise]):.4f}" for n, v in psnr_db.items()))

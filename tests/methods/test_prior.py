@@ -343,7 +343,7 @@ def test_colour_pass_through_keeps_a_nearly_noise_free_photo():
     assert kept > smoothed + 3.0, (kept, smoothed)
 
 
-def test_pass_through_leaves_noisy_grey_and_own_weights_results_alone(tmp_path):
+def test_pass_through_leaves_noisy_grey_own_weights_and_adapted_results_alone():
     _, noisy = _noisy((1, 3, 64, 64), sigma=25.0)
     x = torch.from_numpy(noisy)
     method = Prior(ensemble=1)
@@ -359,6 +359,9 @@ def test_pass_through_leaves_noisy_grey_and_own_weights_results_alone(tmp_path):
     own = Prior(weights="prior_colour.safetensors", ensemble=1)
     own.fit(colour_clean, device="cpu")
     assert own.pass_through is None  # the rule was chosen for the gate's nets, not `weights`
+    adapted = Prior(adapt=True, steps=1, eval_every=1, ensemble=1, crop=32, batch_size=1)
+    adapted.fit(colour_clean, device="cpu")
+    assert adapted.pass_through is None  # adaptation is for real noise: never passed through
 
 
 def test_the_shipped_pass_through_rules_are_well_formed():
@@ -367,5 +370,7 @@ def test_the_shipped_pass_through_rules_are_well_formed():
         assert 0 <= full < none and 0 <= weight <= 1
     with pytest.raises(ValueError, match="full < none"):
         input_share(1.0, 3.0, 3.0, 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        input_share(1.0, 2.0, float("inf"), 1.0)
     with pytest.raises(ValueError, match="weight in"):
         input_share(1.0, 1.0, 3.0, 1.5)

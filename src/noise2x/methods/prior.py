@@ -146,7 +146,7 @@ def input_share(sigma: float, full: float, none: float, weight: float) -> float:
     Parameters
     ----------
     sigma : float
-        Estimated Gaussian sigma of the input, 0-255 scale.
+        Estimated Gaussian sigma of the input, 0-255 scale (>= 0).
     full, none : float
         Up to `full` the share is `weight`; it falls linearly to 0 at `none` (> `full`).
     weight : float
@@ -166,9 +166,12 @@ def input_share(sigma: float, full: float, none: float, weight: float) -> float:
     >>> [input_share(s, 2.5, 5.0, 1.0) for s in (0.0, 2.5, 3.75, 5.0, 25.0)]
     [1.0, 1.0, 0.5, 0.0, 0.0]
     """
-    if not none > full or not 0.0 <= weight <= 1.0:
+    if not (math.isfinite(full) and math.isfinite(none) and none > full) or not (
+        0.0 <= weight <= 1.0
+    ):
         raise ValueError(
-            f"input_share: needs full < none and weight in [0, 1], got {full}, {none}, {weight}"
+            "input_share: needs finite full < none and weight in [0, 1], "
+            f"got {full}, {none}, {weight}"
         )
     return weight * min(1.0, max(0.0, (none - sigma) / (none - full)))
 
@@ -243,7 +246,8 @@ class PriorConfig:
         Clip the result to [0, 1].
     pass_through : bool
         Mix a nearly noise-free input back into the result, by its estimated sigma
-        (``noise2x.weights.PRIOR_PASS_THROUGH``; colour only; not with `weights`).
+        (``noise2x.weights.PRIOR_PASS_THROUGH``; colour only; not with `weights` or
+        `adapt`: the rule was chosen for the shipped nets on synthetic noise).
     """
 
     weights: str | None = None
@@ -495,26 +499,44 @@ class Prior(SingleImageMethod):
     def pass_through_input(self, noisy: Tensor, denoised: Tensor) -> Tensor:
         """Return `denoised` with the share of `noisy` that its estimated sigma calls for.
 
-        With ``pass_through`` on, no ``weights`` given and a rule for the channel count in
-        ``noise2x.weights.PRIOR_PASS_THROUGH``: the Gaussian noise level of `noisy` is
-        estimated (0-255 scale, as for the gate) and the result is ``w * noisy + (1 - w) *
-        denoised`` with ``w = input_share(sigma, *rule)`` (clipped to [0, 1] with ``clip``).
-        The decision is kept in ``self.pass_through`` (estimated sigma, w); None when no rule
-        applies.
+        With ``pass_through`` on, neither ``weights`` nor ``adapt`` given and a rule for the
+        channel count in ``noise2x.weights.PRIOR_PASS_THROUGH``: the Gaussian noise level of
+        `noisy` is estimated (0-255 scale, as for the gate) and the result is ``w * noisy +
+        (1 - w) * denoised`` with ``w = input_share(sigma, *rule)`` (clipped to [0, 1] with
+        ``clip``). The decision is kept in ``self.pass_through`` (estimated sigma, w); None
+        when no rule applies. Each call decides for its own image (each frame of a stack).
 
         Parameters
         ----------
-        noisy, denoised : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
+        noisy : Tensor, shape (1, C, H, W), float32, nominally in [0, 1]
+            The input of the prior.
+        denoised : Tensor, shape (1, C, H, W), float32, in [0, 1] with ``clip``
+            The prior's output for it.
 
         Returns
         -------
         Tensor, shape (1, C, H, W), float32
+            `denoised` itself when no rule applies or the share is 0.
+
+        Raises
+        ------
+        Nothing: an image whose level cannot be estimated gets the estimate 0.
+
+        Examples
+        --------
+        >>> clean = torch.full((1, 3, 32, 32), 0.5)
+        >>> method = Prior(ensemble=1)
+        >>> torch.equal(method.pass_through_input(clean, clean * 0.9), clean)
+        True
+        >>> method.pass_through
+        {'estimated_sigma': 0.0, 'input_share': 1.0}
         """
         from noise2x.weights import PRIOR_PASS_THROUGH
 
         self.pass_through = None
         rule = PRIOR_PASS_THROUGH.get(noisy.shape[1])
-        if not self.config.pass_through or self.config.weights is not None or rule is None:
+        cfg = self.config
+        if not cfg.pass_through or cfg.weights is not None or cfg.adapt or rule is None:
             return denoised
         sigma = _estimated_sigma_255(noisy)
         share = input_share(sigma, *rule)

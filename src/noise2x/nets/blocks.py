@@ -177,7 +177,9 @@ def upsample_cat(h: Tensor, skip: Tensor) -> Tensor:
     Parameters
     ----------
     h : Tensor, shape (B, C1, H, W), float
+        Decoder features to upsample; any device.
     skip : Tensor, shape (B, C2, 2H, 2W), float
+        Encoder features of the finer level (cast to `h`'s dtype, moved to its device).
 
     Returns
     -------
