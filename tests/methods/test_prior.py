@@ -321,26 +321,27 @@ def test_bf16_inference_gives_the_fp32_result_within_a_hundredth_of_a_db():
     assert abs(float(psnr_db(out["bf16"], ref) - psnr_db(out["fp32"], ref))) < 0.01
 
 
-def _astronaut_crop(sigma, seed=0):
+def _rocket_crop(sigma, seed=0):
+    """A smooth 128x128 colour crop (estimated sigma 0.5 when clean), (1, 3, H, W) float32."""
     from skimage import data
 
-    clean = data.astronaut()[160:288, 180:308].astype(np.float32) / 255
+    clean = data.rocket()[149:277, 256:384].astype(np.float32) / 255
     clean = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None]
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed))
     return clean, clean + sigma / 255 * noise
 
 
 def test_colour_pass_through_keeps_a_nearly_noise_free_photo():
-    """At sigma 1 the colour net alone smooths the photo's finest texture (-7.4 dB on average
-    on the validation images, benchmarks/prior_pass_through.py); the pass-through returns
-    (most of) the input instead."""
-    clean, noisy = _astronaut_crop(1.0)
+    """At sigma 0.5 the colour net alone smooths the photo's finest texture (40.98 dB on the
+    validation images where the input is at 54.2, benchmarks/prior_pass_through.py); the
+    pass-through mixes part of the input back in."""
+    clean, noisy = _rocket_crop(0.5)
     method = Prior(ensemble=1)
     kept = psnr_db(method.fit(noisy, device="cpu").denoised, clean)
     alone = Prior(ensemble=1, pass_through=False).fit(noisy, device="cpu").denoised
     smoothed = psnr_db(alone, clean)
-    assert method.pass_through["input_share"] > 0.5
-    assert kept > smoothed + 3.0, (kept, smoothed)
+    assert method.pass_through["input_share"] > 0.3
+    assert kept > smoothed + 2.0, (kept, smoothed)  # measured: +5.5 dB (41.58 vs 36.12)
 
 
 def test_pass_through_leaves_noisy_grey_own_weights_and_adapted_results_alone():
@@ -355,7 +356,7 @@ def test_pass_through_leaves_noisy_grey_own_weights_and_adapted_results_alone():
     out = method.fit(grey, device="cpu").denoised
     assert method.pass_through is None  # no rule for grey: FMD's real noise estimates as low
     assert torch.equal(out, Prior(ensemble=1, pass_through=False).fit(grey, device="cpu").denoised)
-    colour_clean, _ = _astronaut_crop(0.0)
+    colour_clean, _ = _rocket_crop(0.0)
     own = Prior(weights="prior_colour.safetensors", ensemble=1)
     own.fit(colour_clean, device="cpu")
     assert own.pass_through is None  # the rule was chosen for the gate's nets, not `weights`

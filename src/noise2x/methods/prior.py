@@ -22,12 +22,12 @@ those weights and of a further 256 x 256 stage of them on new pairs; the bands w
 chosen on validation images (``benchmarks/prior_gate.py``). Each call chooses for its own
 image; the user still gives no noise level.
 
-A nearly noise-free colour image passes through (``noise2x.weights.PRIOR_PASS_THROUGH``,
+Part of a nearly noise-free colour image passes through (``noise2x.weights.PRIOR_PASS_THROUGH``,
 ``input_share``): the nets were trained on noise up to sigma 55 and smooth a clean image's
-finest texture, so at an estimated sigma up to 2.5 the result is the input, and the input's
-share falls linearly to 0 at 6 (chosen on validation images:
-``benchmarks/prior_pass_through.py``; grey has no such rule, since the real microscope noise of
-FMD estimates as low).
+finest texture, so the result is 0.7 input at an estimated sigma of 0, the input's share
+falling linearly to 0 at 2.5 (chosen on validation images among the rules that lose at no
+level of white or spatially correlated noise: ``benchmarks/prior_pass_through.py``; grey has
+no such rule, since the real microscope noise of FMD estimates as low).
 
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
@@ -524,12 +524,13 @@ class Prior(SingleImageMethod):
 
         Examples
         --------
-        >>> clean = torch.full((1, 3, 32, 32), 0.5)
+        >>> flat = torch.full((1, 3, 32, 32), 0.5)
         >>> method = Prior(ensemble=1)
-        >>> torch.equal(method.pass_through_input(clean, clean * 0.9), clean)
+        >>> out = method.pass_through_input(flat, flat - 0.1)  # 0.7 * 0.5 + 0.3 * 0.4
+        >>> torch.allclose(out, torch.full_like(flat, 0.47))
         True
         >>> method.pass_through
-        {'estimated_sigma': 0.0, 'input_share': 1.0}
+        {'estimated_sigma': 0.0, 'input_share': 0.7}
         """
         from noise2x.weights import PRIOR_PASS_THROUGH
 
