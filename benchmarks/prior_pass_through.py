@@ -14,8 +14,8 @@ the wavelet estimate reads it far too low), and, for grey, the first 3 raw captu
 fields 15 and 16 (real noise; the validation fields of ``real_fmd.py``). The default prior
 (gate, 4-fold self-ensemble) denoises each input once without pass-through; every rule of a
 grid is then scored on those outputs: PSNR (dB) of the result clipped to [0, 1], mean over the
-images, then over the noisy levels (sigma 0 is
-shown, not scored: the input itself is exact there). A rule is eligible only if no level's
+images, then over the noisy levels (sigma 0 is shown as its worst image, not scored: the input
+itself is exact there). A rule is eligible only if no level's
 mean PSNR is lower than without pass-through (FMD and correlated noise included); the best
 eligible rule is chosen, or none.
 
@@ -148,13 +148,11 @@ def render(report: dict) -> str:
         "the default prior (gate, 4-fold self-ensemble) on the validation images of "
         "prior_validation.py (256x256 crops, in no test set; grey also the first 3 raw captures "
         "of FMD fields 15-16); corr.: spatially correlated noise (3x3 binomial); PSNR (dB) of "
-        "the result, mean over the images; σ 0: the clean "
-        "crop, the worst image (not scored); rule (full, none, weight): the input's share is "
-        "`weight` up to an estimated sigma of `full`, falling linearly to 0 at `none`; chosen: "
-        "the best mean over "
-        "the noisy levels among the rules that lose at none of them; best on white noise alone: "
-        "the same, not checked on the correlated noise; shipped: "
-        "noise2x.weights.PRIOR_PASS_THROUGH.",
+        "the result, mean over the images; σ 0: the clean crop, the worst image (not scored); "
+        "rule (full, none, weight): the input's share is `weight` up to an estimated sigma of "
+        "`full`, falling linearly to 0 at `none`; chosen: the best mean over the noisy levels "
+        "among the rules that lose at none of them; best on white noise alone: the same, not "
+        "checked on the correlated noise; shipped: noise2x.weights.PRIOR_PASS_THROUGH.",
         "",
     ]
     for kind, entry in report["kinds"].items():

@@ -165,6 +165,11 @@ def input_share(sigma: float, full: float, none: float, weight: float) -> float:
     --------
     >>> [input_share(s, 2.5, 5.0, 1.0) for s in (0.0, 2.5, 3.75, 5.0, 25.0)]
     [1.0, 1.0, 0.5, 0.0, 0.0]
+
+    References
+    ----------
+    noise2x's own rule; the shipped bounds (``noise2x.weights.PRIOR_PASS_THROUGH``) were chosen
+    on validation images by ``benchmarks/prior_pass_through.py``.
     """
     if not (math.isfinite(full) and math.isfinite(none) and none > full) or not (
         0.0 <= weight <= 1.0

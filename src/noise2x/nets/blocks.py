@@ -196,6 +196,11 @@ def upsample_cat(h: Tensor, skip: Tensor) -> Tensor:
     >>> up = F.interpolate(h, scale_factor=2.0, mode="nearest")
     >>> torch.equal(upsample_cat(h, skip), torch.cat([up, skip], 1))
     True
+
+    References
+    ----------
+    J. Lehtinen et al., "Noise2Noise", ICML 2018, arXiv:1803.04189, appendix Table 2
+    (UPSAMPLEk followed by CONCAT with the output of POOL(k-1)).
     """
     b, c, height, width = h.shape
     if skip.ndim != 4 or skip.shape[0] != b or tuple(skip.shape[-2:]) != (2 * height, 2 * width):

@@ -141,8 +141,9 @@ def self_ensemble(
         else torch.contiguous_format
     )
     for k in (ROW_ORDER if keep_rows else ENSEMBLE_ORDER)[:n]:
-        # a quarter turn is a strided view, on which the net runs 15 % longer than on a copy
-        # in the input's layout (one CPU thread, the prior's U-Net on 256 x 256)
+        # a quarter turn is a strided view: copied to the input's layout, as the nets expect
+        # (the prior's U-Net ran 15 % longer on the view before its decoder wrote its own
+        # layout with upsample_cat; about the same since: one CPU thread, 256 x 256, scratch)
         x = dihedral(noisy, k).contiguous(memory_format=layout)
         out = dihedral(fn(x), k, inverse=True).float()
         total = out if total is None else total + out
