@@ -139,6 +139,7 @@ def run_job(job: tuple[str, str, str, bool, str]) -> dict:
     out = noise2x.denoise(noisy, method=default, normalize="none", device="cpu")
     score("prior", out, time.perf_counter() - start)
     row["gate"] = default.gate  # grey: estimated sigma, threshold, net used (None: default)
+    row["ensemble"] = default.ensemble_size  # transforms averaged (by the image's size)
     if adapt:
         method = Prior(adapt=True)
         start = time.perf_counter()

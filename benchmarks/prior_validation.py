@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +43,15 @@ IMAGES = {
 CROP = 256
 
 
-def start_run(doc: str, benchmark: str) -> tuple[list[str], Path, dict]:
+def start_run(
+    doc: str, benchmark: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None
+) -> tuple[list[str], Path, dict]:
     """Parse a validation script's ``--kinds``, ``--threads`` and ``--out``; set the threads.
 
     Returns the kinds (grey, colour or both), the output path (default
     ``results/<benchmark>.json``) and the head of the report: benchmark, date, machine and the
-    validation images of each kind. An unknown kind is a usage error (exit 2).
+    validation images of each kind. `add_options` may add the script's own options to the
+    parser; their values are in the head's ``options``. An unknown kind is a usage error (exit 2).
     """
     from noise2x.report.machine import machine
 
@@ -55,6 +59,9 @@ def start_run(doc: str, benchmark: str) -> tuple[list[str], Path, dict]:
     parser.add_argument("--kinds", default="grey,colour", help="grey, colour or both")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / f"{benchmark}.json")
+    common = {action.dest for action in parser._actions}
+    if add_options is not None:
+        add_options(parser)
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     if not kinds or any(k not in IMAGES for k in kinds):
@@ -68,6 +75,9 @@ def start_run(doc: str, benchmark: str) -> tuple[list[str], Path, dict]:
         "machine": machine(),
         "images": {kind: list(IMAGES[kind]) for kind in kinds},
     }
+    options = {k: v for k, v in vars(args).items() if k not in common}
+    if options:
+        head["options"] = options
     return kinds, args.out, head
 
 

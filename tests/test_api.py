@@ -227,5 +227,5 @@ def test_checkpoint_denoising_self_ensembles_and_checks_the_size(trained_checkpo
         for k in range(8)
     ]
     assert np.allclose(eight, torch.cat(by_hand).mean(0)[0].numpy(), atol=1e-5)
-    with pytest.raises(ValueError, match="ensemble must be 1, 2, 4 or 8, got 3"):
-        model(noisy, ensemble=3)
+    with pytest.raises(ValueError, match="ensemble must be an integer 1-8, got 9"):
+        model(noisy, ensemble=9)

@@ -125,7 +125,7 @@ def denoise(
         Method settings, e.g. ``adapt=True`` (``PriorConfig``) or ``steps=2000, seed=1``
         (``ZSN2NConfig``); with `checkpoint`,
         ``tile`` and ``overlap`` (pixels; None chooses them from free memory) and
-        ``ensemble`` (1, 2, 4 or 8 flips / rotations averaged, default 1: see
+        ``ensemble`` (1-8 flips / rotations averaged, default 1: see
         ``noise2x.ops.ensemble``).
 
     Returns
@@ -137,7 +137,7 @@ def denoise(
     ------
     ValueError
         If the array has an unsupported shape or dtype, fewer than 2x2 pixels, NaN/Inf,
-        `normalize` is not one of the three choices, or ``ensemble`` is not 1, 2, 4 or 8.
+        `normalize` is not one of the three choices, or ``ensemble`` is not an integer 1-8.
     KeyError
         If `method` is unknown.
     FileNotFoundError

@@ -9,7 +9,13 @@ import torch
 import noise2x
 from noise2x.methods import Prior, PriorConfig
 from noise2x.methods.base import psnr_db
-from noise2x.methods.prior import input_share, load_prior
+from noise2x.methods.prior import (
+    ENSEMBLE_BUDGET,
+    ENSEMBLE_LEAST,
+    ENSEMBLE_MOST,
+    input_share,
+    load_prior,
+)
 from noise2x.weights import (
     PRIOR_BANDS,
     PRIOR_PASS_THROUGH,
@@ -82,9 +88,28 @@ def test_a_shipped_net_is_named_by_its_bare_file_name(monkeypatch, tmp_path):
         Prior(weights="nothing.safetensors").fit(x, device="cpu")
 
 
+def test_the_default_self_ensemble_averages_more_transforms_on_small_images():
+    """ensemble=None: as many passes as fit ENSEMBLE_BUDGET pixels, from ENSEMBLE_LEAST to
+    ENSEMBLE_MOST: 6 on 64 x 64 (the same result as ensemble=6), 4 on 330 x 330; the size is
+    recorded."""
+    rng = np.random.default_rng(0)
+    small = torch.from_numpy(rng.random((1, 1, 64, 64), dtype=np.float32))
+    method = Prior()
+    out = method.fit(small, device="cpu").denoised
+    assert method.ensemble_size == ENSEMBLE_MOST == 6 and ENSEMBLE_BUDGET // (64 * 64) > 6
+    assert torch.equal(out, Prior(ensemble=6).fit(small, device="cpu").denoised)
+    assert not torch.equal(out, Prior(ensemble=4).fit(small, device="cpu").denoised)
+    large = torch.from_numpy(rng.random((1, 1, 330, 330), dtype=np.float32))
+    method.fit(large, device="cpu")
+    assert method.ensemble_size == ENSEMBLE_LEAST == 4 and ENSEMBLE_BUDGET // (330 * 330) < 4
+    fixed = Prior(ensemble=5)
+    fixed.fit(small, device="cpu")
+    assert fixed.ensemble_size == 5
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="ensemble must be"):
-        PriorConfig(ensemble=5)
+        PriorConfig(ensemble=9)
     with pytest.raises(ValueError, match="lr must be"):
         Prior(lr=-1.0)
     with pytest.raises(TypeError, match="unknown setting"):

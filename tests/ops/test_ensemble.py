@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from noise2x.ops.ensemble import check_ensemble, dihedral, self_ensemble
+from noise2x.ops.ensemble import check_ensemble, dihedral, ensemble_for_size, self_ensemble
 
 
 def test_dihedral_transforms_are_the_8_distinct_symmetries():
@@ -19,10 +19,10 @@ def test_dihedral_transforms_are_the_8_distinct_symmetries():
 
 def test_self_ensemble_of_an_equivariant_function_is_the_function():
     x = torch.rand(2, 3, 8, 12)
-    for n in (1, 2, 4, 8):
+    for n in range(1, 9):
         assert torch.allclose(self_ensemble(lambda t: 2 * t, x, n), 2 * x)
-    for bad in (3, 0, True, 2.5):
-        with pytest.raises(ValueError, match="1, 2, 4 or 8"):
+    for bad in (9, 0, -1, True, 2.5, None):
+        with pytest.raises(ValueError, match="an integer 1-8"):
             self_ensemble(lambda t: t, x, bad)
 
 
@@ -68,6 +68,45 @@ def test_self_ensemble_averages_out_a_non_equivariant_error():
 
 
 def test_check_ensemble_names_the_owner():
-    assert check_ensemble(4) == 4
-    with pytest.raises(ValueError, match="checkpoint: ensemble must be 1, 2, 4 or 8, got 5"):
-        check_ensemble(5, "checkpoint")
+    assert check_ensemble(4) == 4 and check_ensemble(5) == 5
+    with pytest.raises(ValueError, match="checkpoint: ensemble must be an integer 1-8, got 9"):
+        check_ensemble(9, "checkpoint")
+
+
+def test_odd_sizes_take_the_first_n_transforms_of_the_order():
+    """n = 5-7 average the quarter turns and the first mirror images, in ENSEMBLE_ORDER."""
+    x = torch.rand(1, 1, 6, 10, generator=torch.Generator().manual_seed(2))
+    seen = []
+    self_ensemble(lambda t: seen.append(t.clone()) or t, x, 5)
+    assert [tuple(t.shape[-2:]) for t in seen] == [(6, 10), (10, 6), (6, 10), (10, 6), (6, 10)]
+    assert torch.equal(seen[4], x.flip(-1))  # the fifth: the horizontal flip
+    pattern = torch.zeros(1, 1, 8, 8)
+    pattern[..., 0, 1] = 1.0
+    for n in range(1, 9):  # a fixed error spreads over n distinct pixels
+        out = self_ensemble(lambda t: t + pattern, torch.zeros(1, 1, 8, 8), n)
+        assert out.max().item() == pytest.approx(1 / n) and out.sum().item() == pytest.approx(1)
+
+
+def test_ensemble_for_size_fits_the_budget_between_least_and_8():
+    budget = 6 * 256 * 256
+    assert ensemble_for_size(256, 256, budget, 4) == 6
+    assert ensemble_for_size(221, 221, budget, 4) == 8  # 8 passes of 48,841 pixels fit
+    assert ensemble_for_size(222, 222, budget, 4) == 7
+    assert ensemble_for_size(280, 280, budget, 4) == 5
+    assert ensemble_for_size(281, 281, budget, 4) == 4
+    assert ensemble_for_size(4096, 4096, budget, 4) == 4  # never fewer than `least`
+    assert ensemble_for_size(8, 8, budget, 4) == 8  # never more than 8
+    assert ensemble_for_size(512, 512, budget) == 1
+    assert ensemble_for_size(64, 64, budget, 4, 6) == 6  # never more than `most`
+    assert ensemble_for_size(270, 270, budget, 4, 6) == 5
+    for h, w in ((100, 300), (300, 100), (150, 200)):  # only the pixel count matters
+        n = ensemble_for_size(h, w, budget, 1)
+        assert n * h * w <= budget < (n + 1) * h * w or n == 8
+    with pytest.raises(ValueError, match="least: ensemble must be an integer 1-8, got 0"):
+        ensemble_for_size(64, 64, budget, 0)
+    with pytest.raises(ValueError, match="most: ensemble must be an integer 1-8, got 9"):
+        ensemble_for_size(64, 64, budget, 4, 9)
+    with pytest.raises(ValueError, match=r"most \(3\) is below least \(4\)"):
+        ensemble_for_size(64, 64, budget, 4, 3)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        ensemble_for_size(0, 64, budget)

@@ -587,3 +587,24 @@ def test_prior_table_names_the_nets_of_the_runs_gate_in_band_order(benchmark):
     table = prior.render({**report, "limit": 3})
     assert "| nets default/a/b |" in table
     assert "| +1.00 | 1.0 | 0.5 | 1/2/0 |" in table
+
+
+def test_ensemble_size_renders_and_the_shipped_rule_fits_its_measured_times(benchmark):
+    """The committed run of ensemble_size.py renders; the prior's default rule (by the image's
+    size) stays within 0.75 of BM3D's time on every shape it timed, and its most transforms
+    gained on the validation images over the 4 quarter turns, grey and colour."""
+    from noise2x.methods.prior import ENSEMBLE_BUDGET, ENSEMBLE_LEAST, ENSEMBLE_MOST
+    from noise2x.ops.ensemble import ensemble_for_size
+
+    script = benchmark("ensemble_size")
+    report = json.loads((REPO / "benchmarks" / "results" / "ensemble_size.json").read_text())
+    table = script.render(report)
+    assert "| grey 256×256 | " in table and "| 6 | " in table and "| colour | σ 5 |" in table
+    for kind, rows in report["seconds"].items():
+        for row in rows:
+            h, w = row["shape"]
+            n = ensemble_for_size(h, w, ENSEMBLE_BUDGET, ENSEMBLE_LEAST, ENSEMBLE_MOST)
+            assert row["prior_seconds"][str(n)] <= 0.75 * row["bm3d_seconds"], (kind, h, w)
+    for table in report["psnr_db"].values():
+        mean = {n: np.mean([np.mean(v) for v in table[n].values()]) for n in table}
+        assert mean[str(ENSEMBLE_MOST)] > mean[str(ENSEMBLE_LEAST)] + 0.005

@@ -114,9 +114,10 @@ def denoise(
     ensemble: Annotated[
         int | None,
         typer.Option(
-            help="Self-ensemble (test-time augmentation): 1, 2, 4 or 8 flips / rotations "
-            "averaged, one pass each (--checkpoint models: default 1; the prior: default 4); "
-            "2 and 4 take the quarter turns first, structN2V models their flips (rows stay "
+            help="Self-ensemble (test-time augmentation): 1-8 flips / rotations averaged, one "
+            "pass each (--checkpoint models: default 1; the prior: by the image's size, 6 up "
+            "to 256x256 pixels, 5 up to 280x280, 4 above); 2-4 are the quarter turns, "
+            "5-8 add their mirror images; structN2V models take their flips first (rows stay "
             "rows).",
         ),
     ] = None,
@@ -176,7 +177,7 @@ def denoise(
         if tile is not None and overlap is not None and overlap >= tile:
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
         if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
-            _usage_error(f"--ensemble must be 1, 2, 4 or 8, got {ensemble}")
+            _usage_error(f"--ensemble must be an integer 1-8, got {ensemble}")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
         if ensemble is not None:
             params["ensemble"] = ensemble

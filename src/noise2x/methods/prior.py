@@ -32,7 +32,11 @@ no such rule, since the real microscope noise of FMD estimates as low).
 Denoising is one pass of the net over the image (tiled when it is large, with blended seams:
 ``noise2x.ops.tiling.denoise_tiled``), averaged over ``ensemble`` of the 8 flips and
 90-degree rotations (self-ensemble; each transform is undone before averaging; 4: the quarter
-turns, ``noise2x.ops.ensemble.ENSEMBLE_ORDER``).
+turns, ``noise2x.ops.ensemble.ENSEMBLE_ORDER``). By default the number grows on small images,
+where a pass is cheap: as many passes as fit `ENSEMBLE_BUDGET` pixels (six over 256 x 256),
+from the 4 quarter turns to 6 (``noise2x.ops.ensemble.ensemble_for_size``: 6 up to 256 x 256
+pixels, 5 up to 280 x 280, 4 above; ``benchmarks/ensemble_size.py`` measured the PSNR of 1-8
+transforms on the validation images and their time against BM3D's).
 
 **Test-time adaptation** (``adapt=True``), for noise unlike the training noise (real
 microscopes, cameras, electron micrographs): the prior is fine-tuned on the one noisy image
@@ -76,10 +80,26 @@ from noise2x.device import resolve_device
 from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
 from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
 from noise2x.nets.blend import Blend
-from noise2x.ops.ensemble import ENSEMBLE_SIZES, dihedral, self_ensemble
+from noise2x.ops.ensemble import ENSEMBLE_SIZES, dihedral, ensemble_for_size, self_ensemble
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
-__all__ = ["Prior", "PriorConfig", "input_share", "load_prior"]
+__all__ = [
+    "ENSEMBLE_BUDGET",
+    "ENSEMBLE_LEAST",
+    "ENSEMBLE_MOST",
+    "Prior",
+    "PriorConfig",
+    "input_share",
+    "load_prior",
+]
+
+ENSEMBLE_BUDGET = 6 * 256 * 256
+"""Pixels of all self-ensemble passes of the default (``ensemble=None``): six over 256 x 256."""
+ENSEMBLE_LEAST = 4
+"""Transforms the default self-ensemble averages however large the image: the quarter turns."""
+ENSEMBLE_MOST = 6
+"""Transforms the default self-ensemble averages however small the image (8 took 0.83-0.92 of
+BM3D's time on 192 x 192 to 256 x 256 images, 6 at most 0.70: ``benchmarks/ensemble_size.py``)."""
 
 _LOADED: dict[tuple[str, int, str, bool], tuple[nn.Module, dict]] = {}
 
@@ -207,9 +227,12 @@ class PriorConfig:
     gate_sigma : float or None
         Lowest estimated sigma of the high-noise net's band, 0-255 scale (> 0; bands that
         would start above it are dropped); None: the shipped one.
-    ensemble : {1, 2, 4, 8}
+    ensemble : int 1-8 or None
         Flips / rotations averaged at inference (self-ensemble). 4: the image and its
-        quarter, half and three-quarter turns.
+        quarter, half and three-quarter turns; 5-8 add their mirror images. None: by the
+        image's size, as many as fit `ENSEMBLE_BUDGET` pixels of passes, from
+        `ENSEMBLE_LEAST` to `ENSEMBLE_MOST` (6 up to 256 x 256 pixels, 5 up to 280 x 280, 4
+        above).
     adapt : bool
         Fine-tune the prior on the image first (test-time adaptation, guarded).
     blend : float
@@ -258,7 +281,7 @@ class PriorConfig:
     weights: str | None = None
     gate: bool = True
     gate_sigma: float | None = None
-    ensemble: int = 4
+    ensemble: int | None = None
     adapt: bool = False
     blend: float = 0.75
     steps: int = 400
@@ -285,7 +308,10 @@ class PriorConfig:
                 self.gate_sigma is None or (math.isfinite(self.gate_sigma) and self.gate_sigma > 0),
                 "> 0 or None",
             ),
-            "ensemble": (self.ensemble in ENSEMBLE_SIZES, "1, 2, 4 or 8"),
+            "ensemble": (
+                self.ensemble is None or self.ensemble in ENSEMBLE_SIZES,
+                "an integer 1-8 or None",
+            ),
             "blend": (math.isfinite(self.blend) and 0 <= self.blend <= 1, "in [0, 1]"),
             "steps": (self.steps >= 1, ">= 1"),
             "lr": (math.isfinite(self.lr) and self.lr > 0, "> 0"),
@@ -346,6 +372,7 @@ class Prior(SingleImageMethod):
         self.adaptation: dict | None = None
         self.gate: dict | None = None
         self.pass_through: dict | None = None
+        self.ensemble_size: int | None = None
 
     def default_net(self, channels: int) -> nn.Module:
         """Return a trainable copy of the shipped prior for `channels` (1 or 3)."""
@@ -359,11 +386,20 @@ class Prior(SingleImageMethod):
         return rec + ne2ne_gamma(step, self.config.steps, self.config.gamma) * reg
 
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
-        """Return the self-ensembled, tiled output of `net` for (B, C, H, W) `noisy`."""
+        """Return the self-ensembled, tiled output of `net` for (B, C, H, W) `noisy`.
+
+        The ensemble's size (``ensemble``, or from the image's size when None) is kept in
+        ``self.ensemble_size``.
+        """
         from noise2x.ops.tiling import denoise_tiled
 
+        n = self.config.ensemble or ensemble_for_size(
+            noisy.shape[-2], noisy.shape[-1], ENSEMBLE_BUDGET, ENSEMBLE_LEAST, ENSEMBLE_MOST
+        )
+        self.ensemble_size = n
+
         def forward(x: Tensor) -> Tensor:
-            return self_ensemble(net, x, self.config.ensemble)
+            return self_ensemble(net, x, n)
 
         with torch.inference_mode(), self._autocast(noisy.device, self.config.inference_precision):
             out = denoise_tiled(

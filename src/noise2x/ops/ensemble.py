@@ -12,7 +12,9 @@ more colour at every Gaussian sigma 5-50, Poisson lambda 10-100 and on FMD, for 
 passes: ``benchmarks/ensemble_order.py``). With ``keep_rows=True`` the first 4 are instead
 identity, horizontal flip, half turn and vertical flip, which keep rows as rows: for noise
 correlated along rows or columns (structN2V's line mask). The 8-fold ensemble is the same set in
-both orders.
+both orders. Any n from 1 to 8 averages the first n transforms of the order;
+`ensemble_for_size` chooses n from an image's size within a budget of pixels (the prior's
+default: more passes on a small image, where they are cheap).
 
 References
 ----------
@@ -34,6 +36,7 @@ __all__ = [
     "ROW_ORDER",
     "check_ensemble",
     "dihedral",
+    "ensemble_for_size",
     "self_ensemble",
 ]
 
@@ -42,7 +45,7 @@ ENSEMBLE_ORDER = (0, 1, 2, 3, 4, 5, 6, 7)
 # For noise correlated along rows or columns: identity, horizontal flip, half turn, its flip
 # (rows stay rows up to here), then the transposes.
 ROW_ORDER = (0, 4, 2, 6, 1, 5, 3, 7)
-ENSEMBLE_SIZES = (1, 2, 4, 8)
+ENSEMBLE_SIZES = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
@@ -84,7 +87,7 @@ def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
 
 
 def check_ensemble(n: object, owner: str = "ensemble") -> int:
-    """Return `n` if it is a valid ensemble size (1, 2, 4 or 8), else raise ValueError.
+    """Return `n` if it is a valid ensemble size (an int 1-8), else raise ValueError.
 
     Raises
     ------
@@ -92,8 +95,57 @@ def check_ensemble(n: object, owner: str = "ensemble") -> int:
         Naming `owner` and the accepted sizes.
     """
     if isinstance(n, bool) or n not in ENSEMBLE_SIZES:
-        raise ValueError(f"{owner}: ensemble must be 1, 2, 4 or 8, got {n!r}")
+        raise ValueError(f"{owner}: ensemble must be an integer 1-8, got {n!r}")
     return int(n)
+
+
+def ensemble_for_size(height: int, width: int, budget: int, least: int = 1, most: int = 8) -> int:
+    """Return how many transforms to average on a (height, width) image within a pixel budget.
+
+    Each transform is one pass of the denoiser over the image, so its time grows with the
+    pixels: the result is the most passes whose pixels add up to at most `budget`, but no fewer
+    than `least` and no more than `most`. A small image gets more transforms (more of the
+    variance averaged out) where a large one keeps the time of `least` passes.
+
+    Parameters
+    ----------
+    height, width : int
+        The image's size in pixels (>= 1).
+    budget : int
+        Pixels of all passes together (>= 1), e.g. ``6 * 256 * 256``: six passes over a
+        256 x 256 image.
+    least : int
+        Transforms averaged however large the image (1-8).
+    most : int
+        Transforms averaged however small the image (`least`-8).
+
+    Returns
+    -------
+    int, in least..most
+
+    Raises
+    ------
+    ValueError
+        If a size or the budget is below 1, `least` or `most` is not an integer 1-8, or
+        `most` is below `least`.
+
+    Examples
+    --------
+    >>> [ensemble_for_size(s, s, 6 * 256 * 256, 4) for s in (64, 200, 256, 280, 300)]
+    [8, 8, 6, 5, 4]
+    >>> [ensemble_for_size(s, s, 6 * 256 * 256, 4, 6) for s in (64, 200, 256, 280, 300)]
+    [6, 6, 6, 5, 4]
+    """
+    check_ensemble(least, "least")
+    check_ensemble(most, "most")
+    if most < least:
+        raise ValueError(f"ensemble_for_size: most ({most}) is below least ({least})")
+    if min(height, width, budget) < 1:
+        raise ValueError(
+            f"ensemble_for_size: sizes and budget must be >= 1, got "
+            f"{height} x {width}, budget {budget}"
+        )
+    return max(least, min(most, budget // (height * width)))
 
 
 def self_ensemble(
@@ -105,14 +157,16 @@ def self_ensemble(
     ----------
     fn : callable (B, C, H, W) -> (B, C, H, W)
         The denoiser; it must accept the transposed (B, C, W, H) input (a quarter turn of a
-        non-square image) unless `keep_rows` and n < 8.
+        non-square image) unless `keep_rows` and n <= 4.
     noisy : Tensor, shape (B, C, H, W), float
-    n : {1, 2, 4, 8}
-        Transforms averaged: 1 is ``fn(noisy)`` itself, 2 adds the quarter turn, 4 the half
-        and three-quarter turns, 8 all of them (`ENSEMBLE_ORDER`).
+    n : int, 1-8
+        Transforms averaged, the first `n` of `ENSEMBLE_ORDER`: 1 is ``fn(noisy)`` itself, 2
+        adds the quarter turn, 4 the half and three-quarter turns, 5-8 their mirror images
+        (horizontal flip first), 8 all of them.
     keep_rows : bool
         Use `ROW_ORDER` instead: 2 adds the horizontal flip, 4 the half turn and the vertical
-        flip, so that rows stay rows up to n = 4 (noise correlated along rows or columns).
+        flip, so that rows stay rows up to n = 4 (noise correlated along rows or columns);
+        5-8 add the transposes.
 
     Returns
     -------
@@ -121,7 +175,7 @@ def self_ensemble(
     Raises
     ------
     ValueError
-        If `n` is not 1, 2, 4 or 8.
+        If `n` is not an integer 1-8.
 
     Examples
     --------

@@ -71,11 +71,11 @@ class Denoiser:
         tile, overlap : int or None
             Tile side and overlap in pixels (``noise2x.ops.tiling.denoise_tiled``); None
             sizes the tiles to the free memory with the net's `bytes_per_pixel`.
-        ensemble : {1, 2, 4, 8}
+        ensemble : int, 1-8
             Flips / rotations averaged on each tile (``noise2x.ops.ensemble.self_ensemble``;
-            test-time augmentation): 1 is one pass; 2 and 4 start with the quarter turns,
-            except for a structN2V model (``method.struct_length`` > 1), whose 2 and 4 keep
-            rows as rows (`keep_rows`); each costs one forward pass.
+            test-time augmentation): 1 is one pass; 2-4 are the quarter turns, 5-8 add their
+            mirror images, except for a structN2V model (``method.struct_length`` > 1), whose
+            2-4 keep rows as rows (`keep_rows`); each costs one forward pass.
 
         Returns
         -------
@@ -86,7 +86,7 @@ class Denoiser:
         ------
         ValueError
             If `tile`/`overlap` are invalid for the net's `size_multiple`, or `ensemble` is
-            not 1, 2, 4 or 8.
+            not an integer 1-8.
         """
         from noise2x.ops.ensemble import check_ensemble, self_ensemble
         from noise2x.ops.tiling import denoise_tiled
