@@ -535,7 +535,7 @@ def main() -> None:
         "--ensemble",
         type=int,
         default=1,
-        help="with --evaluate: flips / rotations averaged at inference (1, 2, 4 or 8)",
+        help="with --evaluate: flips / rotations averaged at inference (1-8)",
     )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)

@@ -1,6 +1,7 @@
 """Choose which 4 of the 8 flips / rotations the prior's self-ensemble averages (validation).
 
-The 4-fold self-ensemble (``noise2x.ops.ensemble``, the prior's default) averages the net's
+The 4-fold self-ensemble (``noise2x.ops.ensemble``, the prior's default on images above
+280 x 280 pixels, and its first 4 transforms on smaller ones) averages the net's
 outputs over 4 of the 8 symmetries of the square. Every 4 cost the same 4 passes; which 4
 matters when the net's errors depend on the orientation of an edge. Three orders are
 compared, each the default prior otherwise (the gate, float32, tiling) on the same inputs:

@@ -8,8 +8,9 @@ the default prior (the gate, float32, tiling) with 1 to 8 transforms in ``ENSEMB
   ``prior_validation.py``, 256x256, in no test set; Gaussian sigma 5, 10, ..., 50 on the
   0-255 scale and Poisson lambda 10, 30, 100; grey also the first 3 raw captures of FMD fields
   15-16). The net runs once per transform; the n-fold result is the mean of the first n
-  outputs, so every size is scored on the same passes. PSNR (dB) against the clean crop
-  (avg50 for FMD), clipped to [0, 1]; the colour pass-through is off.
+  unclipped outputs, as ``self_ensemble`` averages them, so every size is scored on the same
+  passes. PSNR (dB) of the mean clipped to [0, 1] against the clean crop (avg50 for FMD); the
+  colour pass-through is off.
 - **Seconds** of ``noise2x.denoise`` with 4 to 8 transforms and of BM3D given the true sigma,
   on one validation picture (``astronaut``, grey and colour) cropped to the shapes of the
   benchmark's inputs, sigma 25; the median of ``--repeats`` runs after a warm-up. Time it with
@@ -63,8 +64,13 @@ def score(kind: str, fmd: bool) -> dict[str, dict[str, list[float]]]:
                 outputs = []
                 for k in default:  # the k-th transform alone: it goes first in the order
                     ensemble.ENSEMBLE_ORDER = (k, *(j for j in default if j != k))
-                    out = noise2x.denoise(
-                        noisy, normalize="none", ensemble=1, pass_through=False, **axis
+                    out = noise2x.denoise(  # unclipped: the ensemble clips the mean
+                        noisy,
+                        normalize="none",
+                        ensemble=1,
+                        pass_through=False,
+                        clip=False,
+                        **axis,
                     )
                     outputs.append(out.astype(np.float64))
                 for n in range(1, 9):

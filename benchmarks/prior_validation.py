@@ -59,7 +59,7 @@ def start_run(
     parser.add_argument("--kinds", default="grey,colour", help="grey, colour or both")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / f"{benchmark}.json")
-    common = {action.dest for action in parser._actions}
+    common = set(vars(parser.parse_args([])))  # every common option has a default
     if add_options is not None:
         add_options(parser)
     args = parser.parse_args()

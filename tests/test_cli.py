@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import noise2x
 from noise2x.cli import app, main
 from noise2x.data.io import read_image, write_image
-from noise2x.methods import METHODS
+from noise2x.methods import METHODS, Prior
 from noise2x.metrics import psnr_np
 from noise2x.nets import NETS
 from noise2x.noise import NOISES
@@ -669,6 +669,17 @@ def test_denoise_takes_method_settings_as_overrides(tmp_path):
     assert (out / "a.png").is_file()
 
 
+def test_the_ensemble_setting_takes_what_noise2x_list_shows():
+    """``noise2x list`` shows the prior's default as ``method.ensemble = null``: given back as
+    an override it means "by the image's size"; an integer 1-8 fixes it."""
+    from noise2x.methods.settings import parse_overrides
+
+    assert parse_overrides(["method.ensemble=null"], "prior") == ("prior", {"ensemble": None})
+    assert parse_overrides(["method.ensemble=5"], "prior") == ("prior", {"ensemble": 5})
+    with pytest.raises(ValueError, match="ensemble must be an integer 1-8 or null"):
+        Prior(**parse_overrides(["method.ensemble=0"], "prior")[1])
+
+
 @pytest.mark.parametrize(
     ("words", "problem"),
     [
@@ -701,7 +712,7 @@ def test_list_shows_each_single_image_method_setting_with_its_default():
     result = run("list")
     assert result.exit_code == 0
     assert (
-        "    method.ensemble = None  # Flips / rotations averaged at inference (self-ensemble)."
+        "    method.ensemble = null  # Flips / rotations averaged at inference (self-ensemble)."
         in result.stdout
     )
     assert "    method.steps = 2000" in result.stdout  # zsn2n's default

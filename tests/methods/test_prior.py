@@ -102,9 +102,15 @@ def test_the_default_self_ensemble_averages_more_transforms_on_small_images():
     large = torch.from_numpy(rng.random((1, 1, 330, 330), dtype=np.float32))
     method.fit(large, device="cpu")
     assert method.ensemble_size == ENSEMBLE_LEAST == 4 and ENSEMBLE_BUDGET // (330 * 330) < 4
+    tiled = Prior(tile=128, overlap=16)  # the size of the image decides, not of its tiles
+    tiled.fit(large, device="cpu")
+    assert tiled.ensemble_size == 4
     fixed = Prior(ensemble=5)
     fixed.fit(small, device="cpu")
     assert fixed.ensemble_size == 5
+    for bad in (True, 3.0, 0, 9, "4"):
+        with pytest.raises(ValueError, match="ensemble must be an integer 1-8 or null"):
+            Prior(ensemble=bad)
 
 
 def test_settings_are_checked():

@@ -21,7 +21,7 @@ def test_self_ensemble_of_an_equivariant_function_is_the_function():
     x = torch.rand(2, 3, 8, 12)
     for n in range(1, 9):
         assert torch.allclose(self_ensemble(lambda t: 2 * t, x, n), 2 * x)
-    for bad in (9, 0, -1, True, 2.5, None):
+    for bad in (9, 0, -1, True, 2.5, 3.0, None, "4"):
         with pytest.raises(ValueError, match="an integer 1-8"):
             self_ensemble(lambda t: t, x, bad)
 
@@ -108,5 +108,6 @@ def test_ensemble_for_size_fits_the_budget_between_least_and_8():
         ensemble_for_size(64, 64, budget, 4, 9)
     with pytest.raises(ValueError, match=r"most \(3\) is below least \(4\)"):
         ensemble_for_size(64, 64, budget, 4, 3)
-    with pytest.raises(ValueError, match="must be >= 1"):
-        ensemble_for_size(0, 64, budget)
+    for bad in ((0, 64, budget), (64, 64, 1.5e5), (64, True, budget)):
+        with pytest.raises(ValueError, match="must be integers >= 1"):
+            ensemble_for_size(*bad)

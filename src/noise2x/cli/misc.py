@@ -29,6 +29,15 @@ from noise2x.cli.common import (
 )
 
 
+def _as_override(value: object) -> str:
+    """Return `value` as a ``KEY=VALUE`` override would give it: ``null``, ``true``, ``0.5``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
 @app.command("add-noise")
 def add_noise_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="Clean images or folders.")],
@@ -151,7 +160,7 @@ def list_cmd() -> None:
         for name in names:
             _print_plain(f"  {group}={name}")
             for s in registry.settings(name, context):
-                default = "(required)" if s.required else repr(s.default)
+                default = "(required)" if s.required else _as_override(s.default)
                 line = f"    {group}.{s.name} = {default}"
                 _print_plain(f"{line}  # {s.doc}" if s.doc else line)
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ __all__ = [
 ]
 
 ENSEMBLE_BUDGET = 6 * 256 * 256
-"""Pixels of all self-ensemble passes of the default (``ensemble=None``): six over 256 x 256."""
+"""Pixels of all self-ensemble passes per image of the default (``ensemble=None``): six passes
+over 256 x 256."""
 ENSEMBLE_LEAST = 4
 """Transforms the default self-ensemble averages however large the image: the quarter turns."""
 ENSEMBLE_MOST = 6
@@ -309,8 +311,13 @@ class PriorConfig:
                 "> 0 or None",
             ),
             "ensemble": (
-                self.ensemble is None or self.ensemble in ENSEMBLE_SIZES,
-                "an integer 1-8 or None",
+                self.ensemble is None
+                or (
+                    isinstance(self.ensemble, numbers.Integral)
+                    and not isinstance(self.ensemble, bool)
+                    and self.ensemble in ENSEMBLE_SIZES
+                ),
+                "an integer 1-8 or null (by the image's size)",
             ),
             "blend": (math.isfinite(self.blend) and 0 <= self.blend <= 1, "in [0, 1]"),
             "steps": (self.steps >= 1, ">= 1"),
@@ -340,9 +347,18 @@ class Prior(SingleImageMethod):
     Parameters
     ----------
     config : PriorConfig or None
-        Settings; None uses the defaults (no adaptation, 4-fold self-ensemble).
+        Settings; None uses the defaults (no adaptation, the self-ensemble by the image's
+        size: 4-6 transforms).
     **overrides
         Fields of ``PriorConfig`` to change, e.g. ``adapt=True``.
+
+    Attributes
+    ----------
+    gate, pass_through, adaptation : dict or None
+        The last call's decisions: the gate's estimated sigma and net, the input's share,
+        the adaptation's record (None where they did not apply).
+    ensemble_size : int or None
+        Transforms the last call's self-ensemble averaged (1-8).
 
     Raises
     ------
@@ -388,14 +404,28 @@ class Prior(SingleImageMethod):
     def denoise(self, net: nn.Module, noisy: Tensor) -> Tensor:
         """Return the self-ensembled, tiled output of `net` for (B, C, H, W) `noisy`.
 
-        The ensemble's size (``ensemble``, or from the image's size when None) is kept in
-        ``self.ensemble_size``.
+        The ensemble's size is ``ensemble``, or when None ``ensemble_for_size`` of one
+        image's H x W (not of a tile, not times B) with `ENSEMBLE_BUDGET`, `ENSEMBLE_LEAST`
+        and `ENSEMBLE_MOST`; it is kept in ``self.ensemble_size``.
+
+        Parameters
+        ----------
+        net : nn.Module
+            The denoiser, (B, C, H, W) -> (B, C, H, W).
+        noisy : Tensor, shape (B, C, H, W), float32, nominally in [0, 1]
+            On the net's device.
+
+        Returns
+        -------
+        Tensor, shape (B, C, H, W), float32; clipped to [0, 1] when ``clip`` is set.
         """
         from noise2x.ops.tiling import denoise_tiled
 
-        n = self.config.ensemble or ensemble_for_size(
-            noisy.shape[-2], noisy.shape[-1], ENSEMBLE_BUDGET, ENSEMBLE_LEAST, ENSEMBLE_MOST
-        )
+        n = self.config.ensemble
+        if n is None:
+            n = ensemble_for_size(
+                noisy.shape[-2], noisy.shape[-1], ENSEMBLE_BUDGET, ENSEMBLE_LEAST, ENSEMBLE_MOST
+            )
         self.ensemble_size = n
 
         def forward(x: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ default (``tta_transforms=True``).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import torch
@@ -87,14 +88,25 @@ def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
 
 
 def check_ensemble(n: object, owner: str = "ensemble") -> int:
-    """Return `n` if it is a valid ensemble size (an int 1-8), else raise ValueError.
+    """Return `n` if it is a valid ensemble size (an integer 1-8), else raise ValueError.
+
+    Parameters
+    ----------
+    n : object
+        The size to check; an int (or NumPy integer) 1-8, not a bool or a float.
+    owner : str
+        Named in the error (the setting or caller).
+
+    Returns
+    -------
+    int, 1-8
 
     Raises
     ------
     ValueError
         Naming `owner` and the accepted sizes.
     """
-    if isinstance(n, bool) or n not in ENSEMBLE_SIZES:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n not in ENSEMBLE_SIZES:
         raise ValueError(f"{owner}: ensemble must be an integer 1-8, got {n!r}")
     return int(n)
 
@@ -104,13 +116,15 @@ def ensemble_for_size(height: int, width: int, budget: int, least: int = 1, most
 
     Each transform is one pass of the denoiser over the image, so its time grows with the
     pixels: the result is the most passes whose pixels add up to at most `budget`, but no fewer
-    than `least` and no more than `most`. A small image gets more transforms (more of the
+    than `least` and no more than `most`,
+    ``n = max(least, min(most, budget // (height * width)))``; only the pixel count matters
+    (100 x 700 pixels count as 265 x 265). A small image gets more transforms (more of the
     variance averaged out) where a large one keeps the time of `least` passes.
 
     Parameters
     ----------
     height, width : int
-        The image's size in pixels (>= 1).
+        One image's size in pixels (>= 1); for a stack, one frame's.
     budget : int
         Pixels of all passes together (>= 1), e.g. ``6 * 256 * 256``: six passes over a
         256 x 256 image.
@@ -126,8 +140,8 @@ def ensemble_for_size(height: int, width: int, budget: int, least: int = 1, most
     Raises
     ------
     ValueError
-        If a size or the budget is below 1, `least` or `most` is not an integer 1-8, or
-        `most` is below `least`.
+        If a size or the budget is not an integer >= 1, `least` or `most` is not an integer
+        1-8, or `most` is below `least`.
 
     Examples
     --------
@@ -140,9 +154,13 @@ def ensemble_for_size(height: int, width: int, budget: int, least: int = 1, most
     check_ensemble(most, "most")
     if most < least:
         raise ValueError(f"ensemble_for_size: most ({most}) is below least ({least})")
-    if min(height, width, budget) < 1:
+    sizes = (height, width, budget)
+    if (
+        any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in sizes)
+        or min(sizes) < 1
+    ):
         raise ValueError(
-            f"ensemble_for_size: sizes and budget must be >= 1, got "
+            f"ensemble_for_size: sizes and budget must be integers >= 1, got "
             f"{height} x {width}, budget {budget}"
         )
     return max(least, min(most, budget // (height * width)))
@@ -166,7 +184,8 @@ def self_ensemble(
     keep_rows : bool
         Use `ROW_ORDER` instead: 2 adds the horizontal flip, 4 the half turn and the vertical
         flip, so that rows stay rows up to n = 4 (noise correlated along rows or columns);
-        5-8 add the transposes.
+        5-8 add the transposes, whose passes see row-correlated noise as column noise (a
+        structN2V net then leaves part of it in: keep n <= 4 for such models).
 
     Returns
     -------
@@ -187,7 +206,7 @@ def self_ensemble(
     >>> rows
     [4, 4, 4, 4]
     """
-    check_ensemble(n)
+    n = check_ensemble(n)
     total = None
     layout = (
         torch.channels_last

@@ -75,7 +75,8 @@ class Denoiser:
             Flips / rotations averaged on each tile (``noise2x.ops.ensemble.self_ensemble``;
             test-time augmentation): 1 is one pass; 2-4 are the quarter turns, 5-8 add their
             mirror images, except for a structN2V model (``method.struct_length`` > 1), whose
-            2-4 keep rows as rows (`keep_rows`); each costs one forward pass.
+            2-4 keep rows as rows (`keep_rows`; 5-8 add transposed passes, which see its
+            row-correlated noise as column noise); each costs one forward pass.
 
         Returns
         -------
