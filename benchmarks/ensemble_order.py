@@ -27,8 +27,8 @@ Writes ``benchmarks/results/ensemble_order.json`` and ``.md``.
 from __future__ import annotations
 
 import numpy as np
-from prior_gate import NOISES, add_noise, fmd_pairs  # benchmarks/ is on sys.path
-from prior_validation import images, start_run
+from prior_gate import NOISES, validation_inputs  # benchmarks/ is on sys.path
+from prior_validation import start_run
 
 ORDERS = {
     "rows": (0, 4, 2, 6),
@@ -44,10 +44,7 @@ def score(kind: str, fmd: bool) -> dict[str, dict[str, list[float]]]:
     import noise2x.ops.ensemble as ensemble
     from noise2x.metrics import psnr_np
 
-    crops = list(images(kind).values())
-    inputs = {n: [(add_noise(n, c, k), c) for k, c in enumerate(crops)] for n in NOISES}
-    if fmd:
-        inputs["fmd"] = [(noisy[0], clean[0]) for noisy, clean in fmd_pairs()]
+    inputs = validation_inputs(kind, fmd, channel_axis=False)
     psnr_db: dict[str, dict[str, list[float]]] = {name: {} for name in ORDERS}
     default = ensemble.ENSEMBLE_ORDER
     try:

@@ -31,8 +31,8 @@ import time
 from functools import partial
 
 import numpy as np
-from prior_gate import NOISES, add_noise, fmd_pairs  # benchmarks/ is on sys.path
-from prior_validation import images, start_run
+from prior_gate import NOISES, validation_inputs  # benchmarks/ is on sys.path
+from prior_validation import start_run
 
 SHAPES = {
     "grey": ((128, 128), (192, 192), (224, 224), (256, 256), (321, 481), (512, 512)),
@@ -51,10 +51,7 @@ def score(kind: str, fmd: bool) -> dict[str, dict[str, list[float]]]:
     import noise2x.ops.ensemble as ensemble
     from noise2x.metrics import psnr_np
 
-    crops = list(images(kind).values())
-    inputs = {n: [(add_noise(n, c, k), c) for k, c in enumerate(crops)] for n in NOISES}
-    if fmd:
-        inputs["fmd"] = [(noisy[0], clean[0]) for noisy, clean in fmd_pairs()]
+    inputs = validation_inputs(kind, fmd, channel_axis=False)
     psnr_db: dict[str, dict[str, list[float]]] = {str(n): {} for n in range(1, 9)}
     default = ensemble.ENSEMBLE_ORDER
     try:

@@ -117,6 +117,31 @@ def fmd_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
     return adapt_rows(FMD_CAPTURES, lambda field, capture, noisy, clean: [(noisy, clean)])
 
 
+def validation_inputs(
+    kind: str, fmd: bool = False, channel_axis: bool = True
+) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Return inputs[noise]: (noisy, clean) of every validation crop under each noise of `NOISES`.
+
+    Crops of ``prior_validation.images(kind)``, noised by `add_noise` (float32, not clipped;
+    clean in [0, 1]); with `fmd` also ``inputs["fmd"]``, the FMD validation captures
+    (`fmd_pairs`). Arrays are (C, H, W), or (H, W) for grey without `channel_axis` (the same
+    values either way).
+
+    Raises
+    ------
+    FileNotFoundError
+        With `fmd`, if the FMD folder is missing.
+    """
+    crops = list(images(kind).values())
+    if channel_axis:
+        crops = [c[None] if c.ndim == 2 else c for c in crops]
+    inputs = {n: [(add_noise(n, c, k), c) for k, c in enumerate(crops)] for n in NOISES}
+    if fmd:
+        pairs = fmd_pairs()
+        inputs["fmd"] = pairs if channel_axis else [(noisy[0], clean[0]) for noisy, clean in pairs]
+    return inputs
+
+
 def denoise_all(
     kind: str, candidates: dict[str, str], fmd: bool = False
 ) -> tuple[dict, dict, dict]:
@@ -130,14 +155,10 @@ def denoise_all(
     from noise2x.noise.estimate import estimate_sigma
 
     nets = {name: load(path) for name, path in candidates.items()}
-    crops = [c[None] if c.ndim == 2 else c for c in images(kind).values()]
     outputs: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in nets}
     estimates: dict[str, list[float]] = {}
     clean: dict[str, list[np.ndarray]] = {}
-    inputs = {n: [(add_noise(n, c, k), c) for k, c in enumerate(crops)] for n in NOISES}
-    if fmd:
-        inputs["fmd"] = fmd_pairs()
-    for noise, pairs in inputs.items():
+    for noise, pairs in validation_inputs(kind, fmd).items():
         for noisy, reference in pairs:
             clean.setdefault(noise, []).append(reference)
             estimates.setdefault(noise, []).append(round(255 * estimate_sigma(noisy), 3))
