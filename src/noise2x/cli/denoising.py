@@ -136,7 +136,7 @@ def denoise(
     from noise2x import api
     from noise2x.batch import denoise_files
     from noise2x.methods.settings import OVERRIDE, parse_overrides
-    from noise2x.ops.ensemble import ENSEMBLE_SIZES
+    from noise2x.ops.ensemble import is_ensemble_size
 
     words = [str(p) for p in inputs if OVERRIDE.match(str(p)) and not p.exists()]
     inputs = [p for p in inputs if str(p) not in words]
@@ -176,7 +176,7 @@ def denoise(
             _usage_error(f"--checkpoint {checkpoint}: no such file")
         if tile is not None and overlap is not None and overlap >= tile:
             _usage_error(f"--overlap ({overlap}) must be smaller than --tile ({tile})")
-        if ensemble is not None and ensemble not in ENSEMBLE_SIZES:
+        if ensemble is not None and not is_ensemble_size(ensemble):
             _usage_error(f"--ensemble must be an integer 1-8, got {ensemble}")
         params = {"checkpoint": str(checkpoint), "tile": tile, "overlap": overlap}
         if ensemble is not None:

@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ from noise2x.device import resolve_device
 from noise2x.methods.base import METHODS, Batch, FitResult, SingleImageMethod, psnr_db
 from noise2x.methods.ne2ne import ne2ne_gamma, ne2ne_terms
 from noise2x.nets.blend import Blend
-from noise2x.ops.ensemble import ENSEMBLE_SIZES, dihedral, ensemble_for_size, self_ensemble
+from noise2x.ops.ensemble import dihedral, ensemble_for_size, is_ensemble_size, self_ensemble
 from noise2x.train.loop import allowed_starts, guarded_optimise, holdout_tiles
 
 __all__ = [
@@ -311,12 +310,7 @@ class PriorConfig:
                 "> 0 or None",
             ),
             "ensemble": (
-                self.ensemble is None
-                or (
-                    isinstance(self.ensemble, numbers.Integral)
-                    and not isinstance(self.ensemble, bool)
-                    and self.ensemble in ENSEMBLE_SIZES
-                ),
+                self.ensemble is None or is_ensemble_size(self.ensemble),
                 "an integer 1-8 or null (by the image's size)",
             ),
             "blend": (math.isfinite(self.blend) and 0 <= self.blend <= 1, "in [0, 1]"),

@@ -38,6 +38,7 @@ __all__ = [
     "check_ensemble",
     "dihedral",
     "ensemble_for_size",
+    "is_ensemble_size",
     "self_ensemble",
 ]
 
@@ -87,6 +88,26 @@ def dihedral(x: Tensor, k: int, inverse: bool = False) -> Tensor:
     return torch.rot90(x, turns, (-2, -1))
 
 
+def is_ensemble_size(n: object) -> bool:
+    """Return True if `n` is a valid ensemble size: an int (or NumPy integer) 1-8, not a bool.
+
+    Parameters
+    ----------
+    n : object
+        A setting as given (any type; never raises).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> [is_ensemble_size(n) for n in (1, 8, 0, 9, True, 4.0, "4")]
+    [True, True, False, False, False, False, False]
+    """
+    return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n in ENSEMBLE_SIZES
+
+
 def check_ensemble(n: object, owner: str = "ensemble") -> int:
     """Return `n` if it is a valid ensemble size (an integer 1-8), else raise ValueError.
 
@@ -106,7 +127,7 @@ def check_ensemble(n: object, owner: str = "ensemble") -> int:
     ValueError
         Naming `owner` and the accepted sizes.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n not in ENSEMBLE_SIZES:
+    if not is_ensemble_size(n):
         raise ValueError(f"{owner}: ensemble must be an integer 1-8, got {n!r}")
     return int(n)
 
